@@ -1,0 +1,216 @@
+//! The `ensemble` command line.
+
+mod output;
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ensemble::{EngineError, Session};
+
+/// Customer segmentation with set theory over Parquet loyalty data.
+#[derive(Debug, Parser)]
+#[command(name = "ensemble", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a segment script and print the members of its last expression.
+    #[command(
+        after_help = "Examples:\n  ensemble run --catalog data/ensemble.toml examples/loyalty.seg\n  ensemble run --catalog data/ensemble.toml --as-of 2026-06-30 -e 'all - [has purchases]' --format csv"
+    )]
+    Run {
+        #[command(flatten)]
+        input: Input,
+        /// Output format of the members.
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+        /// Write the members to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Show how the last expression of a script is read and the plan of each step, without
+    /// running it.
+    #[command(
+        after_help = "Example:\n  ensemble explain --catalog data/ensemble.toml -e 'clients - acheteurs_recents ∩ vip'"
+    )]
+    Explain {
+        #[command(flatten)]
+        input: Input,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Input {
+    /// The catalog file (TOML).
+    #[arg(long, short, default_value = "ensemble.toml")]
+    catalog: PathBuf,
+    /// Evaluation date (YYYY-MM-DD); wins over `as of` statements in the script.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<chrono::NaiveDate>,
+    /// The script text, instead of a file.
+    #[arg(short = 'e', long = "expr", conflicts_with = "script")]
+    text: Option<String>,
+    /// The script file (`-` for standard input).
+    #[arg(required_unless_present = "text")]
+    script: Option<PathBuf>,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+}
+
+/// How a command failed: the exit code tells a script's error (1) from a data error (2).
+enum Failure {
+    Language(String),
+    Data(String),
+}
+
+impl Failure {
+    fn from_engine(error: &EngineError, color: bool) -> Failure {
+        let text = error.render(color);
+        if error.is_language_error() {
+            Failure::Language(text)
+        } else {
+            Failure::Data(text)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Error: cannot start the runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Language(text)) => {
+            eprint!("{text}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Data(text)) => {
+            eprint!("{text}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn stderr_color() -> bool {
+    use std::io::IsTerminal as _;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+impl Input {
+    fn read(&self) -> Result<(String, String), Failure> {
+        if let Some(text) = &self.text {
+            return Ok((text.clone(), "<expr>".into()));
+        }
+        let path = self.script.as_ref().expect("clap requires a script or -e");
+        let bytes = if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::Data(format!("Error: standard input: {e}\n")))?;
+            bytes
+        } else {
+            std::fs::read(path)
+                .map_err(|e| Failure::Data(format!("Error: {}: {e}\n", path.display())))?
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Failure::Language(format!(
+                "Error: {} is not UTF-8 text (invalid byte at offset {})\n",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Ok((text, path.display().to_string()))
+    }
+
+    async fn session(&self) -> Result<Session, Failure> {
+        let color = stderr_color();
+        let mut session = Session::open(&self.catalog)
+            .await
+            .map_err(|e| Failure::from_engine(&e, color))?;
+        if let Some(date) = self.as_of {
+            session.pin_as_of(date);
+        }
+        Ok(session)
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let color = stderr_color();
+    match cli.command {
+        Command::Run {
+            input,
+            format,
+            output,
+        } => {
+            let (text, origin) = input.read()?;
+            let mut session = input.session().await?;
+            let run = session
+                .run_script(&text, &origin)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            for note in &run.notes {
+                eprint!("{}", note.render(&text, &origin, color));
+            }
+            let Some(evaluation) = run.last_evaluation() else {
+                eprintln!("nothing to evaluate: the script has no bare expression");
+                return Ok(());
+            };
+            if format == output::Format::Table {
+                eprint!("{}", evaluation.tree());
+                eprintln!(
+                    "{} members as of {} in {:.1?}",
+                    ensemble::group_thousands(evaluation.count()),
+                    evaluation.as_of,
+                    evaluation.elapsed
+                );
+            }
+            output::write_members(evaluation, format, output.as_deref())
+                .map_err(|e| Failure::Data(format!("Error: {e}\n")))
+        }
+        Command::Explain { input } => {
+            let (text, origin) = input.read()?;
+            let mut session = input.session().await?;
+            // Definitions run; the last bare expression is explained, not evaluated.
+            let parsed = ensemble::syntax::parse_script(&text)
+                .map_err(|e| Failure::Language(e.diagnostic().render(&text, &origin, color)))?;
+            let last = parsed
+                .script
+                .statements
+                .iter()
+                .rposition(|s| matches!(s.kind, ensemble::syntax::StatementKind::Evaluate(_)));
+            let Some(last) = last else {
+                return Err(Failure::Language(
+                    "Error: the script has no expression to explain\n".into(),
+                ));
+            };
+            let statement = &parsed.script.statements[last];
+            let definitions = &text[..statement.span.start];
+            session
+                .run_script(definitions, &origin)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            let expression = &text[statement.span.start..statement.span.end];
+            let explanation = session
+                .explain(expression)
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            print!("{explanation}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Lowers steps to DataFusion logical plans with `LogicalPlanBuilder` (never SQL text).
+//!
+//! An evaluation plans, in order:
+//! 1. one **aggregate pass per related table** (one scan, grouped by member, every aggregate
+//!    the criteria need as a column, each with its own `FILTER`);
+//! 2. the **features** table: the universe at the as-of date, with the universe columns the
+//!    criteria read, left-joined with the aggregate passes (empty aggregates become 0 or
+//!    null, as the language says);
+//! 3. one plan per **step**: a criterion filters the features table, `all` scans the
+//!    universe, and set operations combine two materialised steps.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Column, JoinType, ScalarValue};
+use datafusion::functions::expr_fn::coalesce;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::{
+    cast, ident, lit, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
+    TableSource,
+};
+use ensemble_syntax::{AggFunc, SetOp};
+
+use crate::catalog::{RelatedSchema, UniverseSchema};
+use crate::criteria::{days_from_epoch, AggregateSpec};
+use crate::error::{PlanContext, PlanError};
+
+/// Name of the features table in plans.
+pub const FEATURES_TABLE: &str = "features";
+
+/// The column holding the member key in a related table's aggregate pass.
+pub fn member_column(table: &str) -> String {
+    format!("__member_{table}")
+}
+
+fn as_of_literal(as_of: NaiveDate) -> DfExpr {
+    lit(ScalarValue::Date32(Some(days_from_epoch(as_of))))
+}
+
+fn as_date(expr: DfExpr) -> DfExpr {
+    cast(expr, DataType::Date32)
+}
+
+/// The universe at the end of `as_of`: its key and the given columns, members whose `since`
+/// date is after `as_of` left out (members with no `since` date are kept).
+pub fn universe_plan(
+    source: Arc<dyn TableSource>,
+    universe: &UniverseSchema,
+    as_of: NaiveDate,
+    columns: &BTreeSet<String>,
+) -> Result<LogicalPlan, PlanError> {
+    let mut builder = LogicalPlanBuilder::scan(universe.table.as_str(), source, None)
+        .planning("the universe scan")?;
+    if let Some(since) = &universe.since {
+        let present = as_date(ident(since))
+            .lt_eq(as_of_literal(as_of))
+            .or(ident(since).is_null());
+        builder = builder
+            .filter(present)
+            .planning("the universe's as-of filter")?;
+    }
+    let projection = std::iter::once(ident(&universe.key))
+        .chain(columns.iter().filter(|c| **c != universe.key).map(ident));
+    builder
+        .project(projection)
+        .planning("the universe columns")?
+        .build()
+        .planning("the universe")
+}
+
+/// Every member of the universe at the as-of date, once.
+pub fn all_plan(
+    source: Arc<dyn TableSource>,
+    universe: &UniverseSchema,
+    as_of: NaiveDate,
+) -> Result<LogicalPlan, PlanError> {
+    let plan = universe_plan(source, universe, as_of, &BTreeSet::new())?;
+    LogicalPlanBuilder::from(plan)
+        .distinct()
+        .planning("all")?
+        .build()
+        .planning("all")
+}
+
+/// One grouped pass over a related table computing every aggregate in `specs` per member.
+/// Rows after the as-of date are invisible.
+pub fn aggregate_plan(
+    source: Arc<dyn TableSource>,
+    table: &RelatedSchema,
+    as_of: NaiveDate,
+    specs: &[&AggregateSpec],
+) -> Result<LogicalPlan, PlanError> {
+    let what = format!("the aggregates over {}", table.name);
+    let key = table.key.as_deref().ok_or_else(|| PlanError::DataFusion {
+        what: what.clone(),
+        source: datafusion::error::DataFusionError::Plan(format!(
+            "table {} does not reference the universe",
+            table.name
+        )),
+    })?;
+    let mut builder =
+        LogicalPlanBuilder::scan(table.name.as_str(), source, None).planning(what.as_str())?;
+    if let Some(time) = &table.time {
+        builder = builder
+            .filter(as_date(ident(time)).lt_eq(as_of_literal(as_of)))
+            .planning(what.as_str())?;
+    }
+    let aggregates = specs
+        .iter()
+        .map(|spec| aggregate_expr(spec, table))
+        .collect::<Vec<_>>();
+    builder
+        .aggregate(
+            vec![ident(key).alias(member_column(&table.name))],
+            aggregates,
+        )
+        .planning(what.as_str())?
+        .build()
+        .planning(what)
+}
+
+fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
+    let column = |name: &str| {
+        let is_time = matches!(
+            table
+                .schema
+                .field_with_name(name)
+                .map(|f| f.data_type().clone()),
+            Ok(DataType::Timestamp(_, _) | DataType::Date64)
+        );
+        if is_time {
+            as_date(ident(name))
+        } else {
+            ident(name)
+        }
+    };
+    let value = spec.column.as_deref().map(column);
+    let by_time = || -> Vec<SortExpr> {
+        table
+            .time
+            .as_deref()
+            .map(|time| vec![ident(time).sort(true, false)])
+            .unwrap_or_default()
+    };
+    let on_time_column = spec.column.is_some() && spec.column == table.time;
+    let value_or_one = || value.clone().unwrap_or_else(|| lit(1i64));
+    let expr = match spec.func {
+        AggFunc::Count => agg::count(value_or_one()),
+        AggFunc::CountDistinct => agg::count_distinct(value_or_one()),
+        AggFunc::Sum => agg::sum(value_or_one()),
+        AggFunc::Avg => agg::avg(value_or_one()),
+        AggFunc::Min => agg::min(value_or_one()),
+        AggFunc::Max => agg::max(value_or_one()),
+        AggFunc::First if on_time_column => agg::min(value_or_one()),
+        AggFunc::Last if on_time_column => agg::max(value_or_one()),
+        AggFunc::First => agg::first_value(value_or_one(), by_time()),
+        AggFunc::Last => agg::last_value(value_or_one(), by_time()),
+    };
+    let expr = match &spec.filter {
+        // Building an aggregate with a filter only fails on non-aggregate expressions.
+        Some(filter) => expr.filter(filter.clone()).build().unwrap_or_else(|_| {
+            unreachable!("the aggregate functions above accept a FILTER clause")
+        }),
+        None => expr,
+    };
+    expr.alias(&spec.name)
+}
+
+/// The features table: universe (key and `columns`) left-joined with every aggregate pass.
+pub fn features_plan(
+    universe: LogicalPlan,
+    key: &str,
+    columns: &BTreeSet<String>,
+    passes: Vec<(LogicalPlan, String, Vec<&AggregateSpec>)>,
+) -> Result<LogicalPlan, PlanError> {
+    let mut builder = LogicalPlanBuilder::from(universe);
+    let mut outputs = vec![ident(key)];
+    outputs.extend(columns.iter().filter(|c| c.as_str() != key).map(ident));
+    for (plan, table, specs) in passes {
+        builder = builder
+            .join(
+                plan,
+                JoinType::Left,
+                (
+                    vec![Column::from_name(key)],
+                    vec![Column::from_name(member_column(&table))],
+                ),
+                None,
+            )
+            .planning(format!("the join of {table} with the universe"))?;
+        for spec in specs {
+            let value = ident(&spec.name);
+            outputs.push(if spec.zero_when_empty() {
+                coalesce(vec![value, lit(0i64)]).alias(&spec.name)
+            } else {
+                value
+            });
+        }
+    }
+    builder
+        .project(outputs)
+        .planning("the features table")?
+        .build()
+        .planning("the features table")
+}
+
+/// The members of the features table for whom `predicate` holds.
+pub fn criterion_plan(
+    features: Arc<dyn TableSource>,
+    key: &str,
+    predicate: DfExpr,
+) -> Result<LogicalPlan, PlanError> {
+    LogicalPlanBuilder::scan(FEATURES_TABLE, features, None)
+        .planning("a criterion")?
+        .filter(predicate)
+        .planning("a criterion")?
+        .project(vec![ident(key)])
+        .planning("a criterion")?
+        .distinct()
+        .planning("a criterion")?
+        .build()
+        .planning("a criterion")
+}
+
+/// A set operation on two materialised steps (both duplicate-free sets of keys).
+pub fn set_plan(
+    op: SetOp,
+    left: (&str, Arc<dyn TableSource>),
+    right: (&str, Arc<dyn TableSource>),
+    key: &str,
+) -> Result<LogicalPlan, PlanError> {
+    let what = format!("{} {} {}", left.0, op.symbol(), right.0);
+    let scan = |(name, source): (&str, Arc<dyn TableSource>)| {
+        LogicalPlanBuilder::scan(name, source, None).planning(what.as_str())
+    };
+    let on = || (vec![Column::from_name(key)], vec![Column::from_name(key)]);
+    let semi_or_anti = |a, b, join| -> Result<LogicalPlanBuilder, PlanError> {
+        let b = scan(b)?.build().planning(what.as_str())?;
+        let (l, r) = on();
+        scan(a)?.join(b, join, (l, r), None).planning(what.as_str())
+    };
+    let builder = match op {
+        SetOp::Intersect => semi_or_anti(left, right, JoinType::LeftSemi)?,
+        SetOp::Difference => semi_or_anti(left, right, JoinType::LeftAnti)?,
+        // Sets are duplicate-free: left ∪ (right − left) needs no DISTINCT.
+        SetOp::Union => {
+            let only_right = semi_or_anti(right.clone(), left.clone(), JoinType::LeftAnti)?
+                .build()
+                .planning(what.as_str())?;
+            scan(left)?.union(only_right).planning(what.as_str())?
+        }
+        // (left − right) ∪ (right − left): disjoint, so UNION ALL.
+        SetOp::SymmetricDifference => {
+            let only_right = semi_or_anti(right.clone(), left.clone(), JoinType::LeftAnti)?
+                .build()
+                .planning(what.as_str())?;
+            semi_or_anti(left, right, JoinType::LeftAnti)?
+                .union(only_right)
+                .planning(what.as_str())?
+        }
+    };
+    builder
+        .project(vec![ident(key)])
+        .planning(what.as_str())?
+        .build()
+        .planning(what)
+}

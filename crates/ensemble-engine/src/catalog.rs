@@ -1,0 +1,257 @@
+//! The catalog file (TOML): which Parquet tables exist, which one is the universe, how
+//! related tables reference it. Paths are relative to the catalog file.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::SessionContext;
+use ensemble_compiler::{CatalogSchema, RelatedSchema, UniverseSchema};
+use serde::Deserialize;
+
+use crate::error::EngineError;
+
+/// The catalog file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// The universe section.
+    #[serde(default)]
+    pub universe: UniverseSection,
+    /// Tables by name.
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSection>,
+}
+
+/// `[universe]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UniverseSection {
+    /// The universe table (default `customers`).
+    #[serde(default = "default_universe_table")]
+    pub table: String,
+    /// Its key column (default `customer_id`).
+    #[serde(default = "default_universe_key")]
+    pub key: String,
+    /// Optional: a member exists from this date on.
+    pub since: Option<String>,
+}
+
+impl Default for UniverseSection {
+    fn default() -> Self {
+        UniverseSection {
+            table: default_universe_table(),
+            key: default_universe_key(),
+            since: None,
+        }
+    }
+}
+
+fn default_universe_table() -> String {
+    "customers".into()
+}
+
+fn default_universe_key() -> String {
+    "customer_id".into()
+}
+
+/// `[tables.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSection {
+    /// A Parquet file, a directory of Parquet files (hive partitions allowed) or a glob.
+    pub path: String,
+    /// Column referencing the universe key.
+    pub key: Option<String>,
+    /// Default time column for `within` and the as-of cut.
+    pub time: Option<String>,
+}
+
+/// An opened catalog: tables registered in a DataFusion session, schemas known.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The catalog file.
+    pub path: PathBuf,
+    /// What the file says.
+    pub file: CatalogFile,
+    /// Resolved location of each table.
+    pub locations: BTreeMap<String, PathBuf>,
+    /// The schemas, as the compiler sees them.
+    pub schema: CatalogSchema,
+}
+
+impl Catalog {
+    /// Reads the catalog file, registers every table in `ctx` and checks every column the
+    /// catalog names.
+    pub async fn open(path: &Path, ctx: &SessionContext) -> Result<Catalog, EngineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: CatalogFile = toml::from_str(&text).map_err(|e| EngineError::Catalog {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let error = |message: String| EngineError::Catalog {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !file.tables.contains_key(&file.universe.table) {
+            return Err(error(format!(
+                "the universe table '{}' has no [tables.{}] section",
+                file.universe.table, file.universe.table
+            )));
+        }
+        let mut locations = BTreeMap::new();
+        let mut schemas = BTreeMap::new();
+        for (name, table) in &file.tables {
+            let location = base.join(&table.path);
+            let provider = listing_table(&location, ctx)
+                .await
+                .map_err(|e| error(format!("table {name} ({}): {e}", location.display())))?;
+            let schema = datafusion::datasource::TableProvider::schema(provider.as_ref());
+            ctx.deregister_table(name.as_str())
+                .map_err(|e| error(e.to_string()))?;
+            ctx.register_table(name.as_str(), provider)
+                .map_err(|e| error(format!("table {name}: {e}")))?;
+            locations.insert(name.clone(), location);
+            schemas.insert(name.clone(), schema);
+        }
+        let check_column = |table: &str, column: &str, role: &str| -> Result<(), EngineError> {
+            let schema = &schemas[table];
+            if schema.field_with_name(column).is_ok() {
+                return Ok(());
+            }
+            let names = schema.fields().iter().map(|f| f.name().as_str());
+            let hint = ensemble_syntax::suggest(column, names)
+                .map(|s| format!(" — did you mean '{s}'?"))
+                .unwrap_or_default();
+            Err(error(format!(
+                "{role} column '{column}' does not exist in table {table}{hint}"
+            )))
+        };
+        let universe = &file.universe;
+        check_column(&universe.table, &universe.key, "the universe key")?;
+        if let Some(since) = &universe.since {
+            check_column(&universe.table, since, "the universe's since")?;
+        }
+        let mut related = BTreeMap::new();
+        for (name, table) in &file.tables {
+            if *name == universe.table {
+                continue;
+            }
+            if let Some(key) = &table.key {
+                check_column(name, key, "the key")?;
+            }
+            if let Some(time) = &table.time {
+                check_column(name, time, "the time")?;
+            }
+            related.insert(
+                name.clone(),
+                RelatedSchema {
+                    name: name.clone(),
+                    key: table.key.clone(),
+                    time: table.time.clone(),
+                    schema: schemas[name].clone(),
+                },
+            );
+        }
+        let schema = CatalogSchema {
+            universe: UniverseSchema {
+                table: universe.table.clone(),
+                key: universe.key.clone(),
+                since: universe.since.clone(),
+                schema: schemas[&universe.table].clone(),
+            },
+            related,
+        };
+        Ok(Catalog {
+            path: path.to_path_buf(),
+            file,
+            locations,
+            schema,
+        })
+    }
+
+    /// A fingerprint of the data files (paths, sizes, modification times): when it changes,
+    /// cached steps are stale.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for location in self.locations.values() {
+            let root = glob_root(location);
+            let mut files = Vec::new();
+            collect_files(&root, &mut files);
+            files.sort();
+            files.hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+}
+
+/// A Parquet table over a file, a directory (hive partitions inferred) or a glob.
+async fn listing_table(
+    location: &Path,
+    ctx: &SessionContext,
+) -> datafusion::error::Result<Arc<ListingTable>> {
+    let text = location.to_string_lossy();
+    let is_glob = text.contains(['*', '?', '[']);
+    if !is_glob && !location.exists() {
+        return Err(datafusion::error::DataFusionError::Plan(
+            "no such file or directory".into(),
+        ));
+    }
+    let url = ListingTableUrl::parse(text.as_ref())?;
+    let state = ctx.state();
+    let mut options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+    if location.is_dir() {
+        options = options.with_file_extension(".parquet");
+        let partitions = options.infer_partitions(&state, &url).await?;
+        options = options.with_table_partition_cols(
+            partitions
+                .into_iter()
+                .map(|name| (name, datafusion::arrow::datatypes::DataType::Utf8))
+                .collect(),
+        );
+    } else {
+        options = options.with_file_extension("");
+    }
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .infer_schema(&state)
+        .await?;
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// The directory (or file) under which a location's files live: a glob's fixed prefix.
+fn glob_root(location: &Path) -> PathBuf {
+    let mut root = PathBuf::new();
+    for part in location.components() {
+        if part.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+            break;
+        }
+        root.push(part);
+    }
+    root
+}
+
+fn collect_files(path: &Path, out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    if metadata.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            collect_files(&entry.path(), out);
+        }
+    } else {
+        out.push((path.to_path_buf(), metadata.len(), metadata.modified().ok()));
+    }
+}

@@ -1,0 +1,15 @@
+//! The engine: sessions over a catalog of Parquet tables. It runs scripts statement by
+//! statement, evaluates set expressions by materialising every step as an in-memory table
+//! registered in a DataFusion session (for SQL, previews and exports), and reuses steps whose
+//! definition, as-of date and data files have not changed.
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod error;
+pub mod session;
+pub mod steps;
+
+pub use catalog::{Catalog, CatalogFile};
+pub use error::EngineError;
+pub use session::{Evaluation, Explanation, FeaturesPass, Outcome, ScriptRun, Session};
+pub use steps::{group_thousands, render_tree, Step, StepKind};

@@ -1,0 +1,247 @@
+//! Steps: the materialised intermediate tables of an evaluation, and their tree.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use ensemble_syntax::SetOp;
+
+/// What a step computed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// The whole universe.
+    All,
+    /// A criterion leaf.
+    Criterion,
+    /// A set operation on two earlier steps (their 1-based ids).
+    Set {
+        /// The operation.
+        op: SetOp,
+        /// Left input's id.
+        left: usize,
+        /// Right input's id.
+        right: usize,
+    },
+}
+
+/// One materialised step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based id, children before parents (`#3`).
+    pub id: usize,
+    /// The table it is registered under (`step_3`).
+    pub table: String,
+    /// Segment names that denote it (also registered as tables).
+    pub names: Vec<String>,
+    /// What it computed.
+    pub kind: StepKind,
+    /// The expression as written (canonical form).
+    pub text: String,
+    /// Number of members.
+    pub count: usize,
+    /// Time spent computing it (zero when reused).
+    pub elapsed: Duration,
+    /// Whether it was reused from an earlier evaluation instead of being recomputed.
+    pub reused: bool,
+    /// The DataFusion logical plan that computed it.
+    pub plan: String,
+}
+
+impl Step {
+    /// The short label of the step tree: its name, or `#a op #b`.
+    pub fn label(&self) -> String {
+        if !self.names.is_empty() {
+            return self.names.join(", ");
+        }
+        match &self.kind {
+            StepKind::All => "all".into(),
+            StepKind::Criterion => String::new(),
+            StepKind::Set { op, left, right } => format!("#{left} {} #{right}", op.symbol()),
+        }
+    }
+}
+
+/// Renders the steps as the spec's tree: id, label, expression, member count.
+///
+/// `root` is the index of the root in `steps`. A step shared by two parents is shown in full
+/// once and then referred to by its id.
+pub fn render_tree(steps: &[Step], root: usize) -> String {
+    let mut rows = Vec::new();
+    let mut shown = vec![false; steps.len()];
+    collect_rows(
+        steps,
+        root,
+        String::new(),
+        String::new(),
+        true,
+        &mut shown,
+        &mut rows,
+    );
+    let heads: Vec<String> = rows
+        .iter()
+        .map(|(prefix, label, _, _)| format!("{prefix}  {label}"))
+        .collect();
+    let head_width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+    let text_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+    let count_width = rows.iter().map(|r| r.3.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (head, (_, _, text, count)) in heads.iter().zip(&rows) {
+        let line = format!(
+            "{head}{}  {text}{}  {}{count}",
+            pad(head, head_width),
+            pad(text, text_width),
+            pad(count, count_width),
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+type Row = (String, String, String, String);
+
+fn collect_rows(
+    steps: &[Step],
+    index: usize,
+    lead: String,
+    child_lead: String,
+    is_root: bool,
+    shown: &mut [bool],
+    rows: &mut Vec<Row>,
+) {
+    let step = &steps[index];
+    let already = shown[index];
+    shown[index] = true;
+    let show_text = is_root || !step.names.is_empty() || !matches!(step.kind, StepKind::Set { .. });
+    let mut text = if show_text {
+        step.text.clone()
+    } else {
+        String::new()
+    };
+    if already && matches!(step.kind, StepKind::Set { .. }) {
+        text = "(shown above)".into();
+    }
+    let mut count = group_thousands(step.count);
+    if step.reused {
+        count.push_str(" (reused)");
+    }
+    rows.push((format!("{lead}#{}", step.id), step.label(), text, count));
+    if already {
+        return;
+    }
+    if let StepKind::Set { left, right, .. } = step.kind {
+        let children = [left, right];
+        for (i, id) in children.iter().enumerate() {
+            let last = i == children.len() - 1;
+            let (branch, next) = if last {
+                ("└── ", "    ")
+            } else {
+                ("├── ", "│   ")
+            };
+            if let Some(child) = steps.iter().position(|s| s.id == *id) {
+                collect_rows(
+                    steps,
+                    child,
+                    format!("{child_lead}{branch}"),
+                    format!("{child_lead}{next}"),
+                    false,
+                    shown,
+                    rows,
+                );
+            }
+        }
+    }
+}
+
+fn pad(text: &str, width: usize) -> String {
+    " ".repeat(width.saturating_sub(text.chars().count()))
+}
+
+/// `412311` → `412 311`, as the spec's step tree prints counts.
+pub fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: usize, names: &[&str], kind: StepKind, text: &str, count: usize) -> Step {
+        Step {
+            id,
+            table: format!("step_{id}"),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            kind,
+            text: text.into(),
+            count,
+            elapsed: Duration::ZERO,
+            reused: false,
+            plan: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_spec_tree() {
+        let steps = vec![
+            step(
+                1,
+                &["clients"],
+                StepKind::Criterion,
+                "[has purchases within 12 months]",
+                498_120,
+            ),
+            step(
+                2,
+                &["acheteurs_recents"],
+                StepKind::Criterion,
+                "[has purchases within 30 days]",
+                101_772,
+            ),
+            step(
+                3,
+                &["vip"],
+                StepKind::Criterion,
+                "[ca_12m >= 1000]",
+                120_004,
+            ),
+            step(
+                4,
+                &[],
+                StepKind::Set {
+                    op: SetOp::Intersect,
+                    left: 2,
+                    right: 3,
+                },
+                "acheteurs_recents ∩ vip",
+                85_809,
+            ),
+            step(
+                5,
+                &[],
+                StepKind::Set {
+                    op: SetOp::Difference,
+                    left: 1,
+                    right: 4,
+                },
+                "clients − (acheteurs_recents ∩ vip)",
+                412_311,
+            ),
+        ];
+        insta::assert_snapshot!(render_tree(&steps, 4));
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1 000");
+        assert_eq!(group_thousands(412_311), "412 311");
+        assert_eq!(group_thousands(12_345_678), "12 345 678");
+    }
+}

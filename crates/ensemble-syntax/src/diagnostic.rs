@@ -1,0 +1,189 @@
+//! Diagnostics: an error, warning or note tied to a span of the source, rendered with the
+//! source line and a caret (via ariadne).
+//!
+//! Every stage (parser, checker, engine) reports its problems as [`Diagnostic`]s so that the
+//! CLI, the REPL and the library's users render them the same way.
+
+use std::fmt;
+
+use crate::ast::Span;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The statement was rejected.
+    Error,
+    /// The statement ran, but something looks wrong.
+    Warning,
+    /// Information about how the input was read.
+    Note,
+}
+
+/// A message about a span of the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
+    /// The headline (`unknown segment 'vipp'`).
+    pub message: String,
+    /// The span the message is about.
+    pub span: Span,
+    /// A short text under the caret; defaults to the message.
+    pub label: Option<String>,
+    /// A suggested fix (`did you mean 'vip'?`).
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error about `span`.
+    pub fn error(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    /// A note about `span`.
+    pub fn note(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(message, span)
+        }
+    }
+
+    /// Sets the text under the caret.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the suggested fix.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// 1-based line and column (in characters) of the span's start in `source`.
+    pub fn line_col(&self, source: &str) -> (usize, usize) {
+        line_col(source, self.span.start)
+    }
+
+    /// Renders the diagnostic with its source line and a caret, as the CLI prints it.
+    ///
+    /// `origin` names the source (a file name, `<repl>`); `color` adds ANSI colours.
+    pub fn render(&self, source: &str, origin: &str, color: bool) -> String {
+        use ariadne::{Config, IndexType, Label, Report, ReportKind, Source};
+        let kind = match self.severity {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+            Severity::Note => ReportKind::Advice,
+        };
+        let start = clamp_to_char_boundary(source, self.span.start);
+        let end = clamp_to_char_boundary(source, self.span.end.max(self.span.start)).max(start);
+        let (line, column) = line_col(source, start);
+        let mut report = Report::build(kind, (origin, start..end))
+            .with_config(
+                Config::default()
+                    .with_color(color)
+                    .with_index_type(IndexType::Byte),
+            )
+            .with_message(format!("{} (line {line}, column {column})", self.message))
+            .with_label(
+                Label::new((origin, start..end))
+                    .with_message(self.label.clone().unwrap_or_else(|| self.message.clone())),
+            );
+        if let Some(help) = &self.help {
+            report = report.with_help(help);
+        }
+        let mut out = Vec::new();
+        let written = report
+            .finish()
+            .write((origin, Source::from(source)), &mut out);
+        match written {
+            Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+            // Rendering into memory cannot fail for I/O reasons; keep a plain fallback anyway.
+            Err(_) => format!("{self} (line {line}, column {column})\n"),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        write!(f, "{severity}: {}", self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " — {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column (counted in characters) of byte `offset` in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = clamp_to_char_boundary(source, offset);
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn clamp_to_char_boundary(source: &str, offset: usize) -> usize {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The closest of `candidates` to `name`, if one is close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|candidate| {
+            let score = strsim::jaro_winkler(&lower, &candidate.to_lowercase());
+            (score, candidate)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let source = "segment é = [x];\nsegment b = vipp;";
+        let offset = source.find("vipp").unwrap();
+        assert_eq!(line_col(source, offset), (2, 13));
+        let accent = source.find('=').unwrap();
+        assert_eq!(line_col(source, accent), (1, 11));
+    }
+
+    #[test]
+    fn suggestions_need_a_close_candidate() {
+        assert_eq!(suggest("vipp", ["vip", "clients"]), Some("vip".into()));
+        assert_eq!(suggest("zzz", ["vip", "clients"]), None);
+    }
+
+    #[test]
+    fn render_shows_the_line_and_a_caret() {
+        let source = "segment a = vipp;";
+        let d = Diagnostic::error("unknown segment 'vipp'", Span::new(12, 16))
+            .with_help("did you mean 'vip'?");
+        let text = d.render(source, "script.seg", false);
+        assert!(text.contains("segment a = vipp;"), "{text}");
+        assert!(text.contains("line 1, column 13"), "{text}");
+        assert!(text.contains("did you mean 'vip'?"), "{text}");
+    }
+}

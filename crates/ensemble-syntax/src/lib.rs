@@ -1,0 +1,25 @@
+//! The segment language: grammar, syntax tree, parser and source diagnostics.
+//!
+//! This crate knows nothing of DataFusion: it turns text into a [`Script`] (a tree of
+//! [`Statement`]s) or a [`ParseError`] with a span, and renders any stage's [`Diagnostic`]
+//! with the source line and a caret.
+//!
+//! ```
+//! use ensemble_syntax::{parse_script, StatementKind};
+//! let parsed = parse_script("segment vip = [sum(purchases.amount) >= 1000]; all - vip;").unwrap();
+//! assert_eq!(parsed.script.statements.len(), 2);
+//! assert!(matches!(parsed.script.statements[1].kind, StatementKind::Evaluate(_)));
+//! ```
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod diagnostic;
+pub mod display;
+pub mod error;
+mod grammar;
+pub mod parser;
+
+pub use ast::*;
+pub use diagnostic::{line_col, suggest, Diagnostic, Severity};
+pub use error::ParseError;
+pub use parser::{parse_script, parse_set_expr, Parsed, MAX_NESTING, MAX_TREE_DEPTH};

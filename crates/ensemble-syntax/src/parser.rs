@@ -1,0 +1,815 @@
+//! From source text to the syntax tree: pest for the grammar (`grammar/segment.pest`), pest's
+//! `PrattParser` for operator precedence, and readable errors with spans.
+
+use std::cell::{Cell, RefCell};
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::error::ParseError;
+use crate::grammar::{Rule, SegmentParser};
+
+/// Deepest bracket nesting accepted: far beyond any real segment, far below a stack overflow.
+pub const MAX_NESTING: usize = 64;
+/// Deepest syntax tree accepted (long operator chains and prefix runs).
+pub const MAX_TREE_DEPTH: usize = 256;
+
+/// What the parser read, with the notes it has about how it read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The script.
+    pub script: Script,
+    /// Notes (for example how a mix of set operators was read).
+    pub notes: Vec<Diagnostic>,
+}
+
+/// Parses a whole script.
+pub fn parse_script(source: &str) -> Result<Parsed, ParseError> {
+    check_brackets(source)?;
+    let mut pairs = SegmentParser::parse(Rule::script, source)
+        .map_err(|e| ParseError::from_pest(e).with_found(source))?;
+    let script = pairs
+        .next()
+        .expect("the script rule always produces one pair");
+    let mut reader = Reader::default();
+    let mut statements = Vec::new();
+    for pair in significant(script.into_inner()) {
+        if pair.as_rule() == Rule::EOI {
+            continue;
+        }
+        statements.push(reader.statement(pair)?);
+    }
+    Ok(Parsed {
+        script: Script { statements },
+        notes: reader.notes,
+    })
+}
+
+/// Parses one set expression (for example the argument of `explain`).
+pub fn parse_set_expr(source: &str) -> Result<(SetExpr, Vec<Diagnostic>), ParseError> {
+    let parsed = parse_script(source)?;
+    let mut statements = parsed.script.statements.into_iter();
+    match (statements.next(), statements.next()) {
+        (
+            Some(Statement {
+                kind: StatementKind::Evaluate(expr),
+                ..
+            }),
+            None,
+        ) => Ok((expr, parsed.notes)),
+        (Some(statement), None) => Err(ParseError::Expected {
+            expected: "a set expression".into(),
+            span: statement.span,
+        }),
+        _ => Err(ParseError::Expected {
+            expected: "exactly one set expression".into(),
+            span: Span::new(0, source.len()),
+        }),
+    }
+}
+
+/// Checks bracket balance and rejects nesting deeper than [`MAX_NESTING`] before pest sees
+/// the text, so that deeply nested input is an error (never a stack overflow) and an unclosed
+/// bracket is reported where it was opened.
+fn check_brackets(source: &str) -> Result<(), ParseError> {
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut quote: Option<(char, usize)> = None;
+    let mut chars = source.char_indices().peekable();
+    while let Some((offset, c)) = chars.next() {
+        if let Some((q, _)) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some((c, offset)),
+            '-' if chars.peek().map(|(_, next)| *next) == Some('-') => {
+                // A comment: skip to the end of the line.
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                open.push((c, offset));
+                if open.len() > MAX_NESTING {
+                    return Err(ParseError::TooDeep {
+                        limit: MAX_NESTING,
+                        span: Span::new(offset, offset + 1),
+                    });
+                }
+            }
+            ')' | ']' | '}' => {
+                let expected = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                match open.pop() {
+                    Some((opener, _)) if opener == expected => {}
+                    Some((opener, at)) => {
+                        return Err(ParseError::MismatchedBracket {
+                            found: c,
+                            opener,
+                            span: Span::new(offset, offset + 1),
+                            opened: Span::new(at, at + 1),
+                        })
+                    }
+                    None => {
+                        return Err(ParseError::UnopenedBracket {
+                            found: c,
+                            span: Span::new(offset, offset + 1),
+                        })
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((q, at)) = quote {
+        return Err(ParseError::UnclosedString {
+            quote: q,
+            span: Span::new(at, source.len()),
+        });
+    }
+    if let Some((opener, at)) = open.pop() {
+        return Err(ParseError::UnclosedBracket {
+            opener,
+            span: Span::new(at, at + 1),
+        });
+    }
+    Ok(())
+}
+
+/// Skips the pairs of keyword tokens, which carry no information once matched.
+fn significant<'i>(pairs: Pairs<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+    pairs.filter(|pair| !is_keyword(pair.as_rule()))
+}
+
+fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_after
+            | Rule::kw_ago
+            | Rule::kw_all
+            | Rule::kw_and
+            | Rule::kw_as
+            | Rule::kw_before
+            | Rule::kw_between
+            | Rule::kw_contains
+            | Rule::kw_except
+            | Rule::kw_false
+            | Rule::kw_field
+            | Rule::kw_has
+            | Rule::kw_in
+            | Rule::kw_inter
+            | Rule::kw_intersect
+            | Rule::kw_is
+            | Rule::kw_like
+            | Rule::kw_minus
+            | Rule::kw_no
+            | Rule::kw_not
+            | Rule::kw_null
+            | Rule::kw_of
+            | Rule::kw_or
+            | Rule::kw_partition
+            | Rule::kw_sauf
+            | Rule::kw_score
+            | Rule::kw_segment
+            | Rule::kw_starts
+            | Rule::kw_today
+            | Rule::kw_true
+            | Rule::kw_union
+            | Rule::kw_where
+            | Rule::kw_with
+            | Rule::kw_within
+            | Rule::kw_xor
+    )
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+static SET_PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_union, Assoc::Left)
+            | Op::infix(Rule::op_minus, Assoc::Left)
+            | Op::infix(Rule::op_xor, Assoc::Left))
+        .op(Op::infix(Rule::op_inter, Assoc::Left))
+});
+
+static EXPR_PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+        .op(Op::infix(Rule::op_eq, Assoc::Left)
+            | Op::infix(Rule::op_ne, Assoc::Left)
+            | Op::infix(Rule::op_lt, Assoc::Left)
+            | Op::infix(Rule::op_le, Assoc::Left)
+            | Op::infix(Rule::op_gt, Assoc::Left)
+            | Op::infix(Rule::op_ge, Assoc::Left)
+            | Op::postfix(Rule::is_null_op)
+            | Op::postfix(Rule::between_op)
+            | Op::postfix(Rule::in_op)
+            | Op::postfix(Rule::like_op)
+            | Op::postfix(Rule::contains_op)
+            | Op::postfix(Rule::starts_with_op)
+            | Op::postfix(Rule::within_op)
+            | Op::postfix(Rule::before_op)
+            | Op::postfix(Rule::after_op))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        .op(Op::prefix(Rule::op_neg))
+});
+
+/// A set expression being built, with what the note about operator mixing needs.
+struct SetNode {
+    expr: SetExpr,
+    depth: usize,
+    grouped: bool,
+}
+
+/// A value expression being built, with its depth.
+struct ExprNode {
+    expr: Expr,
+    depth: usize,
+}
+
+#[derive(Default)]
+struct Reader {
+    notes: Vec<Diagnostic>,
+}
+
+impl Reader {
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Result<Statement, ParseError> {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = significant(pair.into_inner());
+        let kind = match rule {
+            Rule::as_of_stmt => {
+                let value = inner.next().expect("as of has a date");
+                match value.as_rule() {
+                    Rule::today => StatementKind::AsOf(AsOf::Today),
+                    _ => StatementKind::AsOf(AsOf::Date(date_literal(&value)?)),
+                }
+            }
+            Rule::field_stmt => {
+                let name = ident(inner.next().expect("field has a name"));
+                let expr = self.expr(inner.next().expect("field has a value"))?;
+                StatementKind::Field { name, expr }
+            }
+            Rule::segment_stmt => {
+                let name = ident(inner.next().expect("segment has a name"));
+                let expr = self.top_set_expr(inner.next().expect("segment has a value"))?;
+                StatementKind::Segment { name, expr }
+            }
+            Rule::expr_stmt => {
+                StatementKind::Evaluate(self.top_set_expr(inner.next().expect("an expression"))?)
+            }
+            Rule::partition_stmt => StatementKind::Partition {
+                name: ident(inner.next().expect("partition has a name")),
+            },
+            Rule::score_stmt => StatementKind::Score {
+                name: ident(inner.next().expect("score has a name")),
+            },
+            other => unreachable!("not a statement rule: {other:?}"),
+        };
+        Ok(Statement { kind, span })
+    }
+
+    /// A whole set expression: also notes how a mix of precedence levels was read.
+    fn top_set_expr(&mut self, pair: Pair<'_, Rule>) -> Result<SetExpr, ParseError> {
+        let mixed = Cell::new(false);
+        let node = self.set_expr(pair, &mixed)?;
+        if mixed.get() {
+            self.notes.push(
+                Diagnostic::note(
+                    format!("read as {}", crate::display::parenthesized(&node.expr)),
+                    node.expr.span,
+                )
+                .with_label("intersection binds tighter than union, difference and xor")
+                .with_help("add parentheses to make the grouping explicit"),
+            );
+        }
+        Ok(node.expr)
+    }
+
+    fn set_expr(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        mixed: &Cell<bool>,
+    ) -> Result<SetNode, ParseError> {
+        let reader = RefCell::new(self);
+        let parsed = SET_PRATT
+            .map_primary(|primary| reader.borrow_mut().set_operand(primary, mixed))
+            .map_infix(|left, op, right| {
+                let (left, right) = (left?, right?);
+                let op_span = span_of(&op);
+                let op = match op.as_rule() {
+                    Rule::op_inter => SetOp::Intersect,
+                    Rule::op_union => SetOp::Union,
+                    Rule::op_minus => SetOp::Difference,
+                    Rule::op_xor => SetOp::SymmetricDifference,
+                    other => unreachable!("not a set operator: {other:?}"),
+                };
+                for side in [&left, &right] {
+                    if let SetExprKind::Binary { op: inner, .. } = side.expr.kind {
+                        if !side.grouped && inner.precedence() != op.precedence() {
+                            mixed.set(true);
+                        }
+                    }
+                }
+                let depth = left.depth.max(right.depth) + 1;
+                if depth > MAX_TREE_DEPTH {
+                    return Err(ParseError::TooDeep {
+                        limit: MAX_TREE_DEPTH,
+                        span: op_span,
+                    });
+                }
+                let span = left.expr.span.to(right.expr.span);
+                Ok(SetNode {
+                    expr: SetExpr {
+                        kind: SetExprKind::Binary {
+                            op,
+                            left: Box::new(left.expr),
+                            right: Box::new(right.expr),
+                        },
+                        span,
+                    },
+                    depth,
+                    grouped: false,
+                })
+            })
+            .parse(significant(pair.into_inner()));
+        parsed
+    }
+
+    fn set_operand(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        mixed: &Cell<bool>,
+    ) -> Result<SetNode, ParseError> {
+        let span = span_of(&pair);
+        let leaf = |kind| {
+            Ok(SetNode {
+                expr: SetExpr { kind, span },
+                depth: 1,
+                grouped: false,
+            })
+        };
+        match pair.as_rule() {
+            Rule::all => leaf(SetExprKind::All),
+            Rule::segment_ref => leaf(SetExprKind::Segment(ident(first(pair)))),
+            Rule::tier_ref => {
+                let mut inner = pair.into_inner();
+                let partition = ident(inner.next().expect("partition name"));
+                let tier = ident(inner.next().expect("tier name"));
+                leaf(SetExprKind::Tier { partition, tier })
+            }
+            Rule::criterion => {
+                let expr = self.expr_node(first(pair))?;
+                Ok(SetNode {
+                    expr: SetExpr {
+                        kind: SetExprKind::Criterion(Box::new(expr.expr)),
+                        span,
+                    },
+                    depth: expr.depth + 1,
+                    grouped: false,
+                })
+            }
+            Rule::set_group => {
+                let mut node = self.set_expr(first(pair), mixed)?;
+                node.grouped = true;
+                node.expr.span = span;
+                Ok(node)
+            }
+            other => unreachable!("not a set operand: {other:?}"),
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
+        Ok(self.expr_node(pair)?.expr)
+    }
+
+    /// `expr`, `filter` and `arith` pairs: a flat sequence of operands and operators.
+    fn expr_node(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
+        check_prefix_runs(pair.clone())?;
+        let reader = RefCell::new(self);
+        let parsed = EXPR_PRATT
+            .map_primary(|primary| reader.borrow_mut().primary(primary))
+            .map_prefix(|op, operand| {
+                let operand = operand?;
+                let op_span = span_of(&op);
+                let op = match op.as_rule() {
+                    Rule::op_not => UnaryOp::Not,
+                    _ => UnaryOp::Neg,
+                };
+                // `-5` is the literal -5, not the negation of 5.
+                if op == UnaryOp::Neg {
+                    if let ExprKind::Literal(literal) = &operand.expr.kind {
+                        if let Some(negated) = negate_literal(literal) {
+                            return Ok(ExprNode {
+                                expr: Expr {
+                                    kind: ExprKind::Literal(negated),
+                                    span: op_span.to(operand.expr.span),
+                                },
+                                depth: operand.depth,
+                            });
+                        }
+                    }
+                }
+                wrap(
+                    op_span.to(operand.expr.span),
+                    operand.depth,
+                    |expr| ExprKind::Unary { op, expr },
+                    operand.expr,
+                )
+            })
+            .map_postfix(|operand, op| {
+                let operand = operand?;
+                reader.borrow_mut().postfix(operand, op)
+            })
+            .map_infix(|left, op, right| {
+                let (left, right) = (left?, right?);
+                let op_span = span_of(&op);
+                let op = match op.as_rule() {
+                    Rule::op_or => BinaryOp::Or,
+                    Rule::op_and => BinaryOp::And,
+                    Rule::op_eq => BinaryOp::Eq,
+                    Rule::op_ne => BinaryOp::NotEq,
+                    Rule::op_lt => BinaryOp::Lt,
+                    Rule::op_le => BinaryOp::LtEq,
+                    Rule::op_gt => BinaryOp::Gt,
+                    Rule::op_ge => BinaryOp::GtEq,
+                    Rule::op_add => BinaryOp::Add,
+                    Rule::op_sub => BinaryOp::Sub,
+                    Rule::op_mul => BinaryOp::Mul,
+                    Rule::op_div => BinaryOp::Div,
+                    other => unreachable!("not an infix operator: {other:?}"),
+                };
+                let depth = left.depth.max(right.depth) + 1;
+                if depth > MAX_TREE_DEPTH {
+                    return Err(ParseError::TooDeep {
+                        limit: MAX_TREE_DEPTH,
+                        span: op_span,
+                    });
+                }
+                Ok(ExprNode {
+                    expr: Expr {
+                        span: left.expr.span.to(right.expr.span),
+                        kind: ExprKind::Binary {
+                            op,
+                            left: Box::new(left.expr),
+                            right: Box::new(right.expr),
+                        },
+                    },
+                    depth,
+                })
+            })
+            .parse(significant(pair.into_inner()));
+        parsed
+    }
+
+    fn postfix(&mut self, operand: ExprNode, op: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
+        let span = operand.expr.span.to(span_of(&op));
+        let rule = op.as_rule();
+        let mut negated = false;
+        let mut parts = Vec::new();
+        for part in significant(op.into_inner()) {
+            if part.as_rule() == Rule::negation {
+                negated = true;
+            } else {
+                parts.push(part);
+            }
+        }
+        let mut depth = operand.depth;
+        let mut operands = Vec::new();
+        let mut window = None;
+        for part in parts {
+            if part.as_rule() == Rule::duration {
+                window = Some(duration(part)?);
+            } else {
+                let node = self.expr_node(part)?;
+                depth = depth.max(node.depth);
+                operands.push(node.expr);
+            }
+        }
+        let expr = Box::new(operand.expr);
+        let mut operands = operands.into_iter();
+        let mut next = || Box::new(operands.next().expect("the grammar gives this operand"));
+        let kind = match rule {
+            Rule::is_null_op => ExprKind::IsNull { expr, negated },
+            Rule::between_op => ExprKind::Between {
+                expr,
+                low: next(),
+                high: next(),
+                negated,
+            },
+            Rule::in_op => ExprKind::InList {
+                expr,
+                list: operands.collect(),
+                negated,
+            },
+            Rule::like_op | Rule::contains_op | Rule::starts_with_op => ExprKind::StringTest {
+                op: match rule {
+                    Rule::like_op => StringOp::Like,
+                    Rule::contains_op => StringOp::Contains,
+                    _ => StringOp::StartsWith,
+                },
+                expr,
+                pattern: next(),
+                negated,
+            },
+            Rule::within_op => ExprKind::Within {
+                expr,
+                window: window.expect("within has a duration"),
+            },
+            Rule::before_op | Rule::after_op => ExprKind::DateTest {
+                op: if rule == Rule::before_op {
+                    DateTestOp::Before
+                } else {
+                    DateTestOp::After
+                },
+                expr,
+                bound: next(),
+            },
+            other => unreachable!("not a postfix operator: {other:?}"),
+        };
+        let depth = depth + 1;
+        if depth > MAX_TREE_DEPTH {
+            return Err(ParseError::TooDeep {
+                limit: MAX_TREE_DEPTH,
+                span,
+            });
+        }
+        Ok(ExprNode {
+            expr: Expr { kind, span },
+            depth,
+        })
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
+        let span = span_of(&pair);
+        let leaf = |kind| {
+            Ok(ExprNode {
+                expr: Expr { kind, span },
+                depth: 1,
+            })
+        };
+        match pair.as_rule() {
+            Rule::date_lit => leaf(ExprKind::Literal(Literal::Date(date_literal(&pair)?))),
+            Rule::relative_date => leaf(ExprKind::RelativeDate(duration(pair)?)),
+            Rule::number => leaf(ExprKind::Literal(number(&pair)?)),
+            Rule::string => leaf(ExprKind::Literal(Literal::String(string(pair)))),
+            Rule::boolean => {
+                let text = pair.as_str().to_ascii_lowercase();
+                leaf(ExprKind::Literal(Literal::Boolean(text == "true")))
+            }
+            Rule::null => leaf(ExprKind::Literal(Literal::Null)),
+            Rule::today => leaf(ExprKind::Today),
+            Rule::name => leaf(ExprKind::Name(ident(first(pair)))),
+            Rule::qualified_column => {
+                let (table, column) = qualified(pair);
+                leaf(ExprKind::Column { table, column })
+            }
+            Rule::function_call => {
+                let mut inner = significant(pair.into_inner());
+                let function = ident(inner.next().expect("function name"));
+                let mut depth = 1;
+                let mut args = Vec::new();
+                for arg in inner {
+                    let node = self.expr_node(arg)?;
+                    depth = depth.max(node.depth + 1);
+                    args.push(node.expr);
+                }
+                Ok(ExprNode {
+                    expr: Expr {
+                        kind: ExprKind::Call { function, args },
+                        span,
+                    },
+                    depth,
+                })
+            }
+            Rule::aggregate => self.aggregate(pair),
+            Rule::exists => self.exists(pair),
+            Rule::expr => {
+                let mut node = self.expr_node(pair)?;
+                node.expr.span = span;
+                Ok(node)
+            }
+            other => unreachable!("not a primary: {other:?}"),
+        }
+    }
+
+    fn clauses<'i>(
+        &mut self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> Result<Clauses, ParseError> {
+        let mut filter = None;
+        let mut window = None;
+        let mut depth = 1;
+        for clause in pairs {
+            match clause.as_rule() {
+                Rule::agg_where => {
+                    let node = self.expr_node(first(clause))?;
+                    depth = node.depth + 1;
+                    filter = Some(Box::new(node.expr));
+                }
+                Rule::agg_within => window = Some(duration(first(clause))?),
+                other => unreachable!("not an aggregate clause: {other:?}"),
+            }
+        }
+        Ok((filter, window, depth))
+    }
+
+    fn aggregate(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
+        let span = span_of(&pair);
+        let mut inner = significant(pair.into_inner());
+        let func_pair = inner.next().expect("aggregate function");
+        let func = AggFunc::from_name(func_pair.as_str()).expect("the grammar lists the names");
+        let target = inner.next().expect("aggregate target");
+        let (table, column) = match target.as_rule() {
+            Rule::qualified_column => {
+                let (table, column) = qualified(target);
+                (table, Some(column))
+            }
+            _ => (ident(first(target)), None),
+        };
+        let (filter, window, depth) = self.clauses(inner)?;
+        Ok(ExprNode {
+            expr: Expr {
+                kind: ExprKind::Aggregate(Aggregate {
+                    func,
+                    table,
+                    column,
+                    filter,
+                    window,
+                }),
+                span,
+            },
+            depth,
+        })
+    }
+
+    fn exists(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
+        let span = span_of(&pair);
+        let negated = pair.as_str()[..2].eq_ignore_ascii_case("no");
+        let mut inner = significant(pair.into_inner());
+        let table = ident(first(inner.next().expect("exists names a table")));
+        let (filter, window, depth) = self.clauses(inner)?;
+        Ok(ExprNode {
+            expr: Expr {
+                kind: ExprKind::Exists {
+                    negated,
+                    table,
+                    filter,
+                    window,
+                },
+                span,
+            },
+            depth,
+        })
+    }
+}
+
+/// The `where` filter, the `within` window and the depth of an aggregate's clauses.
+type Clauses = (Option<Box<Expr>>, Option<Duration>, usize);
+
+fn wrap(
+    span: Span,
+    depth: usize,
+    make: impl FnOnce(Box<Expr>) -> ExprKind,
+    operand: Expr,
+) -> Result<ExprNode, ParseError> {
+    let depth = depth + 1;
+    if depth > MAX_TREE_DEPTH {
+        return Err(ParseError::TooDeep {
+            limit: MAX_TREE_DEPTH,
+            span,
+        });
+    }
+    Ok(ExprNode {
+        expr: Expr {
+            kind: make(Box::new(operand)),
+            span,
+        },
+        depth,
+    })
+}
+
+/// Pest's Pratt parser recurses once per prefix operator: a long run of `not not not …` is
+/// refused before it gets there.
+fn check_prefix_runs(pair: Pair<'_, Rule>) -> Result<(), ParseError> {
+    let mut run = 0usize;
+    for part in significant(pair.into_inner()) {
+        if matches!(part.as_rule(), Rule::op_not | Rule::op_neg) {
+            run += 1;
+            if run > MAX_NESTING {
+                return Err(ParseError::TooDeep {
+                    limit: MAX_NESTING,
+                    span: span_of(&part),
+                });
+            }
+        } else {
+            run = 0;
+        }
+    }
+    Ok(())
+}
+
+fn negate_literal(literal: &Literal) -> Option<Literal> {
+    match literal {
+        Literal::Integer(i) => i.checked_neg().map(Literal::Integer),
+        Literal::Decimal(d) if !d.starts_with('-') => Some(Literal::Decimal(format!("-{d}"))),
+        _ => None,
+    }
+}
+
+fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    significant(pair.into_inner())
+        .next()
+        .expect("the grammar gives this rule a child")
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    let pair = if pair.as_rule() == Rule::ident {
+        pair
+    } else {
+        first(pair)
+    };
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+fn qualified(pair: Pair<'_, Rule>) -> (Ident, Ident) {
+    let mut inner = pair.into_inner();
+    let table = ident(inner.next().expect("table name"));
+    let column = ident(inner.next().expect("column name"));
+    (table, column)
+}
+
+fn date_literal(pair: &Pair<'_, Rule>) -> Result<NaiveDate, ParseError> {
+    NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| ParseError::InvalidDate {
+        text: pair.as_str().to_string(),
+        span: span_of(pair),
+    })
+}
+
+fn number(pair: &Pair<'_, Rule>) -> Result<Literal, ParseError> {
+    let text = pair.as_str();
+    if text.contains('.') {
+        return Ok(Literal::Decimal(text.to_string()));
+    }
+    text.parse::<i64>()
+        .map(Literal::Integer)
+        .map_err(|_| ParseError::NumberTooLarge {
+            text: text.to_string(),
+            span: span_of(pair),
+        })
+}
+
+fn duration(pair: Pair<'_, Rule>) -> Result<Duration, ParseError> {
+    let mut inner = significant(pair.into_inner());
+    let amount_pair = inner.next().expect("a duration has an amount");
+    let amount = amount_pair
+        .as_str()
+        .parse::<u32>()
+        .map_err(|_| ParseError::NumberTooLarge {
+            text: amount_pair.as_str().to_string(),
+            span: span_of(&amount_pair),
+        })?;
+    let unit_text = inner
+        .next()
+        .expect("a duration has a unit")
+        .as_str()
+        .to_ascii_lowercase();
+    let unit = match unit_text.trim_end_matches('s') {
+        "day" => DateUnit::Day,
+        "week" => DateUnit::Week,
+        "month" => DateUnit::Month,
+        _ => DateUnit::Year,
+    };
+    Ok(Duration { amount, unit })
+}
+
+fn string(pair: Pair<'_, Rule>) -> String {
+    let quote = if pair.as_str().starts_with('"') {
+        "\""
+    } else {
+        "'"
+    };
+    let inner = first(pair);
+    inner.as_str().replace(&format!("{quote}{quote}"), quote)
+}

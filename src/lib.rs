@@ -1,0 +1,30 @@
+//! **ensemble**: customer segmentation with set theory over Parquet loyalty data.
+//!
+//! A data team writes segments in the segment language
+//! (`segment vip = [sum(purchases.amount within 365 days) >= 1000]; clients - vip;`); ensemble
+//! checks them against the catalog, lowers them to DataFusion plans and materialises every
+//! step — each leaf and each set operation — as an inspectable table.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ensemble::EngineError> {
+//! let mut session = ensemble::Session::open("data/ensemble.toml").await?;
+//! session.run_script("segment vip = [sum(purchases.amount) >= 1000];", "<doc>").await?;
+//! let evaluation = session.evaluate("all - vip").await?;
+//! println!("{} members\n{}", evaluation.count(), evaluation.tree());
+//! println!("{}", session.explain("all - vip")?);
+//! # Ok(()) }
+//! ```
+//!
+//! The stages are separate crates, re-exported here: [`syntax`] (grammar, tree, diagnostics),
+//! [`compiler`] (checks, step DAG, logical plans) and the engine (sessions, catalog, steps),
+//! whose API is this crate's root.
+#![warn(missing_docs)]
+
+pub mod demo;
+
+pub use ensemble_compiler as compiler;
+pub use ensemble_engine::*;
+pub use ensemble_syntax as syntax;
+
+/// Arrow, as used in results (record batches of members).
+pub use arrow;
