@@ -87,10 +87,6 @@ fn write_to(evaluation: &Evaluation, format: Format, out: &mut dyn Write) -> Res
                 writer.write(batch).map_err(|e| e.to_string())?;
             }
             writer.finish().map_err(|e| e.to_string())?;
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // The array writer writes nothing for no rows: an empty array is the answer.
-                write!(out, "[]").map_err(|e| e.to_string())?;
-            }
             writeln!(out).map_err(|e| e.to_string())
         }
     }

@@ -18,7 +18,7 @@ use datafusion::common::{Column, JoinType, ScalarValue};
 use datafusion::functions::expr_fn::coalesce;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::{
-    cast, ident, lit, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
+    cast, ident, lit, when, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
     TableSource,
 };
 use ensemble_syntax::{AggFunc, SetOp};
@@ -158,12 +158,19 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
         AggFunc::First => agg::first_value(value_or_one(), by_time()),
         AggFunc::Last => agg::last_value(value_or_one(), by_time()),
     };
-    let expr = match &spec.filter {
+    let expr = match (&spec.filter, spec.func) {
+        // DataFusion's DISTINCT aggregates do not apply a FILTER clause: count the values of
+        // the rows the filter keeps instead (nulls are not counted).
+        (Some(filter), AggFunc::CountDistinct) => agg::count_distinct(
+            when(filter.clone(), value_or_one())
+                .end()
+                .unwrap_or_else(|_| unreachable!("a CASE with one branch is valid")),
+        ),
         // Building an aggregate with a filter only fails on non-aggregate expressions.
-        Some(filter) => expr.filter(filter.clone()).build().unwrap_or_else(|_| {
+        (Some(filter), _) => expr.filter(filter.clone()).build().unwrap_or_else(|_| {
             unreachable!("the aggregate functions above accept a FILTER clause")
         }),
-        None => expr,
+        (None, _) => expr,
     };
     expr.alias(&spec.name)
 }
