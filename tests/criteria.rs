@@ -17,15 +17,27 @@ const VISITS: &str = "SELECT *, CAST(visited_at AS DATE) AS d FROM visits \
 const UNIVERSE_CASES: &[(&str, &str)] = &[
     ("[city = 'Paris']", "c.city = 'Paris'"),
     ("[city != 'Paris']", "c.city <> 'Paris'"),
-    ("[city <> 'Paris' and city is not null]", "c.city <> 'Paris'"),
+    (
+        "[city <> 'Paris' and city is not null]",
+        "c.city <> 'Paris'",
+    ),
     ("[points < 100]", "c.points < 100"),
     ("[points <= 100]", "c.points <= 100"),
     ("[points > 4900]", "c.points > 4900"),
     ("[points >= 4900]", "c.points >= 4900"),
-    ("[points between 1000 and 2000]", "c.points BETWEEN 1000 AND 2000"),
-    ("[points not between 1000 and 4000]", "c.points NOT BETWEEN 1000 AND 4000"),
+    (
+        "[points between 1000 and 2000]",
+        "c.points BETWEEN 1000 AND 2000",
+    ),
+    (
+        "[points not between 1000 and 4000]",
+        "c.points NOT BETWEEN 1000 AND 4000",
+    ),
     ("[city in ('Lyon', 'Lille')]", "c.city IN ('Lyon', 'Lille')"),
-    ("[city not in ('Lyon', \"Lille\")]", "c.city NOT IN ('Lyon', 'Lille')"),
+    (
+        "[city not in ('Lyon', \"Lille\")]",
+        "c.city NOT IN ('Lyon', 'Lille')",
+    ),
     ("[birth_date is null]", "c.birth_date IS NULL"),
     ("[birth_date is not null]", "c.birth_date IS NOT NULL"),
     ("[email like 'customer1%']", "c.email LIKE 'customer1%'"),
@@ -34,31 +46,67 @@ const UNIVERSE_CASES: &[(&str, &str)] = &[
     ("[city starts with 'Sa']", "c.city LIKE 'Sa%'"),
     ("[city = 'Saint-Étienne']", "c.city = 'Saint-Étienne'"),
     ("[points * 2 + 10 > 5000]", "c.points * 2 + 10 > 5000"),
-    ("[points / 2 > 2000.5]", "CAST(c.points AS DOUBLE) / 2 > 2000.5"),
+    (
+        "[points / 2 > 2000.5]",
+        "CAST(c.points AS DOUBLE) / 2 > 2000.5",
+    ),
     ("[-points < -4000]", "-c.points < -4000"),
     ("[points - 4000 >= 500]", "c.points - 4000 >= 500"),
-    ("[days_since(signup_date) <= 30]", "c.signup_date >= DATE '2026-05-31'"),
-    ("[months_since(signup_date) >= 6]", "c.signup_date <= DATE '2025-12-30'"),
+    (
+        "[days_since(signup_date) <= 30]",
+        "c.signup_date >= DATE '2026-05-31'",
+    ),
+    (
+        "[months_since(signup_date) >= 6]",
+        "c.signup_date <= DATE '2025-12-30'",
+    ),
     (
         "[years_since(birth_date) between 18 and 25]",
         "c.birth_date <= DATE '2008-06-30' AND c.birth_date > DATE '2000-06-30'",
     ),
-    ("[signup_date within 30 days]", "c.signup_date > DATE '2026-05-31'"),
-    ("[signup_date within 2 weeks]", "c.signup_date > DATE '2026-06-16'"),
-    ("[signup_date before 2025-01-01]", "c.signup_date < DATE '2025-01-01'"),
-    ("[signup_date after 6 months ago]", "c.signup_date > DATE '2025-12-30'"),
-    ("[signup_date > 1 year ago]", "c.signup_date > DATE '2025-06-30'"),
+    (
+        "[signup_date within 30 days]",
+        "c.signup_date > DATE '2026-05-31'",
+    ),
+    (
+        "[signup_date within 2 weeks]",
+        "c.signup_date > DATE '2026-06-16'",
+    ),
+    (
+        "[signup_date before 2025-01-01]",
+        "c.signup_date < DATE '2025-01-01'",
+    ),
+    (
+        "[signup_date after 6 months ago]",
+        "c.signup_date > DATE '2025-12-30'",
+    ),
+    (
+        "[signup_date > 1 year ago]",
+        "c.signup_date > DATE '2025-06-30'",
+    ),
     ("[signup_date = today]", "c.signup_date = DATE '2026-06-30'"),
     ("[coalesce(city, 'unknown') = 'unknown']", "c.city IS NULL"),
-    ("[lower(city) = 'paris' and upper(city) = 'PARIS']", "c.city = 'Paris'"),
+    (
+        "[lower(city) = 'paris' and upper(city) = 'PARIS']",
+        "c.city = 'Paris'",
+    ),
     ("[abs(-points) > 4000]", "c.points > 4000"),
-    ("[round(points / 1000) = 3]", "round(CAST(c.points AS DOUBLE) / 1000) = 3"),
+    (
+        "[round(points / 1000) = 3]",
+        "round(CAST(c.points AS DOUBLE) / 1000) = 3",
+    ),
     ("[optin_email = true]", "c.optin_email"),
     ("[not optin_email]", "NOT c.optin_email"),
     ("[greatest(points, 4500) = points]", "c.points >= 4500"),
     ("[least(points, 100) = points]", "c.points <= 100"),
-    ("[city = 'Paris' or points > 4900]", "c.city = 'Paris' OR c.points > 4900"),
-    ("[not (city = 'Paris' and points > 2500)]", "NOT (c.city = 'Paris' AND c.points > 2500)"),
+    (
+        "[city = 'Paris' or points > 4900]",
+        "c.city = 'Paris' OR c.points > 4900",
+    ),
+    (
+        "[not (city = 'Paris' and points > 2500)]",
+        "NOT (c.city = 'Paris' AND c.points > 2500)",
+    ),
 ];
 
 #[tokio::test]
@@ -72,7 +120,10 @@ async fn universe_criteria_match_plain_sql() {
         .await;
         let got = members(&mut session, criterion).await;
         assert_eq!(got, expected, "{criterion}");
-        assert!(!got.is_empty(), "{criterion} selects nobody: the case proves nothing");
+        assert!(
+            !got.is_empty(),
+            "{criterion} selects nobody: the case proves nothing"
+        );
     }
 }
 
@@ -81,8 +132,12 @@ fn aggregate_cases() -> Vec<(&'static str, String)> {
     let having = |condition: &str| {
         format!("SELECT customer_id FROM ({PURCHASES}) p GROUP BY customer_id HAVING {condition}")
     };
-    let in_universe = |keys: String| format!("SELECT customer_id FROM ({UNIVERSE}) u WHERE customer_id IN ({keys})");
-    let not_in_universe = |keys: String| format!("SELECT customer_id FROM ({UNIVERSE}) u WHERE customer_id NOT IN ({keys})");
+    let in_universe = |keys: String| {
+        format!("SELECT customer_id FROM ({UNIVERSE}) u WHERE customer_id IN ({keys})")
+    };
+    let not_in_universe = |keys: String| {
+        format!("SELECT customer_id FROM ({UNIVERSE}) u WHERE customer_id NOT IN ({keys})")
+    };
     vec![
         ("[count(purchases) > 3]", in_universe(having("COUNT(*) > 3"))),
         ("[sum(purchases.amount) >= 1000]", in_universe(having("SUM(amount) >= 1000"))),
@@ -173,7 +228,10 @@ async fn aggregates_match_plain_sql() {
         let expected = sql_keys(&session, &sql).await;
         let got = members(&mut session, criterion).await;
         assert_eq!(got, expected, "{criterion}");
-        assert!(!got.is_empty(), "{criterion} selects nobody: the case proves nothing");
+        assert!(
+            !got.is_empty(),
+            "{criterion} selects nobody: the case proves nothing"
+        );
     }
 }
 
@@ -221,7 +279,10 @@ async fn set_operators_match_plain_sql() {
         ("a minus b", format!("{a} EXCEPT {b}")),
         ("a sauf b", format!("{a} EXCEPT {b}")),
         ("a Δ b", format!("({a} EXCEPT {b}) UNION ({b} EXCEPT {a})")),
-        ("a xor b", format!("({a} EXCEPT {b}) UNION ({b} EXCEPT {a})")),
+        (
+            "a xor b",
+            format!("({a} EXCEPT {b}) UNION ({b} EXCEPT {a})"),
+        ),
         ("a - b ∩ c", format!("{a} EXCEPT ({b} INTERSECT {c})")),
         ("(a - b) ∩ c", format!("({a} EXCEPT {b}) INTERSECT {c}")),
         ("all - a", format!("{UNIVERSE} EXCEPT {a}")),
@@ -229,6 +290,10 @@ async fn set_operators_match_plain_sql() {
     ];
     for (expression, sql) in cases {
         let expected = sql_keys(&session, &sql).await;
-        assert_eq!(members(&mut session, expression).await, expected, "{expression}");
+        assert_eq!(
+            members(&mut session, expression).await,
+            expected,
+            "{expression}"
+        );
     }
 }

@@ -14,7 +14,9 @@ use ensemble::Session;
 pub async fn demo_session() -> (tempfile::TempDir, Session) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let catalog = write_demo_datamart(dir.path(), DemoConfig::default()).expect("the demo data");
-    let mut session = Session::open(&catalog).await.expect("the demo catalog opens");
+    let mut session = Session::open(&catalog)
+        .await
+        .expect("the demo catalog opens");
     session.set_as_of(DemoConfig::default().as_of);
     (dir, session)
 }

@@ -282,7 +282,19 @@ impl<'a> CriterionLowerer<'a> {
 
     fn name(&mut self, name: &Ident, scope: Scope<'_>) -> Result<Lowered, CheckError> {
         match scope {
-            Scope::Related(table) => related_column(table, &name.name, name.span),
+            Scope::Related(table) => related_column(table, &name.name, name.span).map_err(|error| {
+                let universe = &self.catalog.universe;
+                let is_member_value = universe.schema.field_with_name(&name.name).is_ok()
+                    || self.definitions.fields.contains_key(&name.name);
+                if is_member_value {
+                    error.with_help(format!(
+                        "'{}' belongs to the member, not to {}: close the aggregate first, as in (has {} where …) and {} …",
+                        name.name, table.name, table.name, name.name
+                    ))
+                } else {
+                    error
+                }
+            }),
             Scope::Member => {
                 if let Some(field) = self.definitions.fields.get(&name.name) {
                     return self.field(&name.name, field, name.span);
@@ -876,9 +888,10 @@ fn expect_type(
     Err(CheckError::new(
         CheckErrorKind::Type,
         format!(
-            "{context} needs a {expected}, but {} is a {}",
+            "{context} needs {}, but {} is {}",
+            a(expected),
             describe(expr),
-            value.ty
+            a(value.ty)
         ),
         expr.span,
     ))
@@ -891,9 +904,9 @@ fn expect_numeric(value: &Lowered, expr: &Expr, context: &str) -> Result<(), Che
     Err(CheckError::new(
         CheckErrorKind::Type,
         format!(
-            "{context} needs a number, but {} is a {}",
+            "{context} needs a number, but {} is {}",
             describe(expr),
-            value.ty
+            a(value.ty)
         ),
         expr.span,
     ))
@@ -935,6 +948,16 @@ fn describe_operand(expr: &Expr) -> String {
         ExprKind::Literal(Literal::String(s)) => format!("\"{s}\""),
         _ => expr.to_string(),
     }
+}
+
+/// `a string`, `an integer`.
+fn a(ty: ValueType) -> String {
+    let article = if ty.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {ty}")
 }
 
 fn describe(expr: &Expr) -> String {

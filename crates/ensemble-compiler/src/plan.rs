@@ -18,8 +18,8 @@ use datafusion::common::{Column, JoinType, ScalarValue};
 use datafusion::functions::expr_fn::coalesce;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::{
-    cast, ident, lit, when, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
-    TableSource,
+    cast, ident, lit, when, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
+    SortExpr, TableSource,
 };
 use ensemble_syntax::{AggFunc, SetOp};
 

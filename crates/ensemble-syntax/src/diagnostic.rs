@@ -126,12 +126,31 @@ impl fmt::Display for Diagnostic {
 }
 
 /// 1-based line and column (counted in characters) of byte `offset` in `source`.
+///
+/// Lines break where ariadne breaks them (`\n`, `\r\n`, `\r`, vertical tab, form feed,
+/// U+0085, U+2028, U+2029), so the numbers in the headline match the rendered snippet.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = clamp_to_char_boundary(source, offset);
-    let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
+    let (mut line, mut column) = (1, 1);
+    let mut chars = source[..offset].chars().peekable();
+    while let Some(c) = chars.next() {
+        let breaks = match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                true
+            }
+            '\n' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => true,
+            _ => false,
+        };
+        if breaks {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
     (line, column)
 }
 
@@ -160,6 +179,11 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_match_the_renderer() {
+        assert_eq!(line_col("a\r\nb\rc\u{0C}d", 7), (4, 1));
+    }
 
     #[test]
     fn line_and_column_count_characters() {

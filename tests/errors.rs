@@ -1,0 +1,204 @@
+//! Bad input: every kind of error has a clear message with the source line and a caret,
+//! nothing panics, and a failed statement loses nothing.
+
+mod common;
+
+use common::{demo_session, members};
+use ensemble::Session;
+
+async fn error_text(session: &mut Session, script: &str) -> String {
+    match session.run_script(script, "input.seg").await {
+        Ok(_) => panic!("{script} should fail"),
+        Err(error) => error.render(false),
+    }
+}
+
+#[tokio::test]
+async fn check_error_messages() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script(
+            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);",
+            "setup",
+        )
+        .await
+        .expect("setup");
+    let cases = [
+        "vipp;",
+        "[sum(purchases.amout) >= 1000];",
+        "[sum(purchase.amount) >= 1000];",
+        "[citty = 'Paris'];",
+        "[signup_date = \"abc\"];",
+        "[city > 3];",
+        "[city];",
+        "[points and true];",
+        "[sum(purchases.category) > 3];",
+        "[purchases.amount > 3];",
+        "[sum(purchases) > 3];",
+        "[has customers];",
+        "[days_since(city) > 3];",
+        "[days_sinc(signup_date) > 3];",
+        "[min(points, 3) > 1];",
+        "[greatest(city, points) > 1];",
+        "[ca];",
+        "ca;",
+        "[vip > 1];",
+        "[has purchases where city = 'Paris'];",
+        "segment a = [points > 1]; segment b = a ∪ [points < 0]; segment a = b ∩ all;",
+        "field f = g + 1; ",
+        "field f1 = points; field f2 = f1 + 1; field f1 = f2 * 2;",
+        "segment customers = all;",
+        "segment step_3 = all;",
+        "field city = 1;",
+        "statut.vip;",
+        "partition statut { vip = [ca >= 1000]; else autres; };",
+        "[signup_date within 30 days and email contains 3];",
+    ];
+    let mut out = String::new();
+    for case in cases {
+        out.push_str(&format!(
+            "--- {case}\n{}\n",
+            error_text(&mut session, case).await
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[tokio::test]
+async fn a_failed_statement_loses_nothing() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script(
+            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);",
+            "setup",
+        )
+        .await
+        .expect("setup");
+    let before = members(&mut session, "vip").await;
+    let steps_before = session
+        .last_evaluation()
+        .expect("an evaluation")
+        .steps
+        .len();
+
+    // A redefinition that fails keeps the old definition.
+    assert!(session
+        .run_script("segment vip = [sum(purchases.amout) >= 5];", "bad")
+        .await
+        .is_err());
+    // A script failing half-way keeps what ran before the failure.
+    assert!(session
+        .run_script("segment ok = [points > 10]; segment bad = nope;", "bad")
+        .await
+        .is_err());
+    // A syntax error changes nothing.
+    assert!(session
+        .run_script("segment ok2 = [points > ;", "bad")
+        .await
+        .is_err());
+    // An evaluation that fails keeps the last evaluation's steps.
+    assert!(session.evaluate("vip ∩ unknown").await.is_err());
+    assert_eq!(
+        session.last_evaluation().expect("kept").steps.len(),
+        steps_before
+    );
+    assert!(session.sql("SELECT * FROM vip").await.is_ok());
+
+    assert_eq!(members(&mut session, "vip").await, before);
+    assert!(session.definitions().segments.contains_key("ok"));
+    assert!(!session.definitions().segments.contains_key("bad"));
+    assert!(!session.definitions().segments.contains_key("ok2"));
+    assert!(session.definitions().fields.contains_key("ca"));
+}
+
+#[tokio::test]
+async fn deep_and_odd_input_is_an_error_not_a_crash() {
+    let (_dir, mut session) = demo_session().await;
+    let deep_sets = format!("{}all{};", "(".repeat(10_000), ")".repeat(10_000));
+    let deep_criterion = format!("[{}points{} > 1];", "(".repeat(10_000), ")".repeat(10_000));
+    let long_chain = format!("{};", vec!["all"; 10_000].join(" ∩ "));
+    let binary = String::from_utf8_lossy(&(0u8..=255).collect::<Vec<_>>()).into_owned();
+    for script in [
+        deep_sets,
+        deep_criterion,
+        long_chain,
+        binary,
+        "\u{0}".into(),
+        "[".into(),
+        "segment".into(),
+    ] {
+        let error = session
+            .run_script(&script, "odd")
+            .await
+            .expect_err("an error");
+        assert!(error.is_language_error());
+        let text = error.render(false);
+        assert!(text.contains("(line "), "{text}");
+    }
+    // Within the limits, a long chain still works.
+    let fine = format!("{};", vec!["all"; 100].join(" ∩ "));
+    assert!(session.run_script(&fine, "fine").await.is_ok());
+}
+
+#[tokio::test]
+async fn data_errors_name_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let catalog =
+        ensemble::demo::write_demo_datamart(dir.path(), Default::default()).expect("data");
+
+    // A catalog column that does not exist.
+    let text = std::fs::read_to_string(&catalog)
+        .expect("catalog")
+        .replace("time = \"purchased_at\"", "time = \"purchased_on\"");
+    let bad = dir.path().join("bad-column.toml");
+    std::fs::write(&bad, text).expect("write");
+    let error = Session::open(&bad).await.err().expect("an error");
+    assert!(!error.is_language_error());
+    let message = error.to_string();
+    assert!(
+        message.contains("purchased_on") && message.contains("did you mean 'purchased_at'"),
+        "{message}"
+    );
+
+    // A missing Parquet file.
+    let text = std::fs::read_to_string(&catalog)
+        .expect("catalog")
+        .replace("visits.parquet", "nowhere.parquet");
+    let missing = dir.path().join("missing.toml");
+    std::fs::write(&missing, text).expect("write");
+    let message = Session::open(&missing)
+        .await
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(message.contains("nowhere.parquet"), "{message}");
+
+    // A file that is not Parquet.
+    std::fs::write(dir.path().join("garbage.parquet"), b"this is not parquet").expect("write");
+    let text = std::fs::read_to_string(&catalog)
+        .expect("catalog")
+        .replace("visits.parquet", "garbage.parquet");
+    let garbage = dir.path().join("garbage.toml");
+    std::fs::write(&garbage, text).expect("write");
+    let message = Session::open(&garbage)
+        .await
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(message.contains("garbage.parquet"), "{message}");
+
+    // A malformed catalog, and a missing one.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[universe\ntable = 1").expect("write");
+    assert!(Session::open(&broken).await.is_err());
+    assert!(Session::open(dir.path().join("absent.toml")).await.is_err());
+
+    // A file that becomes unreadable after the catalog was opened.
+    let mut session = Session::open(&catalog).await.expect("opens");
+    std::fs::write(dir.path().join("purchases.parquet"), b"truncated").expect("write");
+    let error = session
+        .evaluate("[has purchases]")
+        .await
+        .expect_err("unreadable data");
+    assert!(!error.is_language_error(), "{error}");
+}

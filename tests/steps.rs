@@ -1,0 +1,242 @@
+//! Steps: materialised, registered for SQL, previewed, shared, reused while unchanged; one
+//! scan per related table; explain.
+
+mod common;
+
+use common::{demo_session, keys, members, sql_keys};
+use ensemble::StepKind;
+
+const SPEC_SCRIPT: &str = "
+field ca_12m = sum(purchases.amount within 12 months);
+segment clients = [has purchases within 12 months];
+segment acheteurs_recents = [has purchases within 30 days];
+segment vip = [ca_12m >= 1000];
+clients - acheteurs_recents ∩ vip;
+";
+
+#[tokio::test]
+async fn the_spec_step_tree() {
+    let (_dir, mut session) = demo_session().await;
+    let run = session
+        .run_script(SPEC_SCRIPT, "spec")
+        .await
+        .expect("the spec's script runs");
+    let evaluation = run.last_evaluation().expect("an evaluation");
+    insta::assert_snapshot!(evaluation.tree());
+    assert_eq!(evaluation.steps.len(), 5);
+    let kinds: Vec<_> = evaluation.steps.iter().map(|s| s.kind.clone()).collect();
+    assert_eq!(
+        kinds[3],
+        StepKind::Set {
+            op: ensemble::syntax::SetOp::Intersect,
+            left: 2,
+            right: 3
+        }
+    );
+    assert_eq!(
+        kinds[4],
+        StepKind::Set {
+            op: ensemble::syntax::SetOp::Difference,
+            left: 1,
+            right: 4
+        }
+    );
+    assert_eq!(run.notes.len(), 1, "mixing − and ∩ earns a note");
+    for step in &evaluation.steps {
+        assert!(
+            step.plan.contains("Projection"),
+            "each step records its plan: {}",
+            step.plan
+        );
+    }
+}
+
+#[tokio::test]
+async fn steps_are_tables_for_sql_and_previews() {
+    let (_dir, mut session) = demo_session().await;
+    let run = session.run_script(SPEC_SCRIPT, "spec").await.expect("runs");
+    let evaluation = run.last_evaluation().expect("an evaluation").clone();
+    for step in &evaluation.steps {
+        let by_step = sql_keys(&session, &format!("SELECT customer_id FROM {}", step.table)).await;
+        assert_eq!(by_step.len(), step.count, "{}", step.table);
+        for name in &step.names {
+            assert_eq!(
+                sql_keys(&session, &format!("SELECT customer_id FROM {name}")).await,
+                by_step
+            );
+        }
+    }
+    let root = &evaluation.steps[evaluation.root];
+    assert_eq!(
+        sql_keys(&session, &format!("SELECT * FROM {}", root.table)).await,
+        keys(&evaluation.members)
+    );
+
+    let preview = session.preview("vip", 5).await.expect("preview");
+    let rows: usize = preview.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 5);
+    let schema = preview[0].schema();
+    let columns: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert!(
+        columns.contains(&"city") && columns.contains(&"signup_date"),
+        "{columns:?}"
+    );
+    assert!(session.preview("#3", 1).await.is_ok());
+    let error = session.preview("vipp", 5).await.expect_err("unknown");
+    assert!(error.to_string().contains("did you mean 'vip'"), "{error}");
+}
+
+#[tokio::test]
+async fn identical_sub_expressions_share_one_step() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script("segment a = [points > 2500]; segment b = [city = 'Paris']; segment c = [points > 2500];", "t")
+        .await
+        .expect("definitions");
+    let evaluation = session
+        .evaluate("(a ∩ b) ∪ (b ∩ c)")
+        .await
+        .expect("evaluates");
+    // a and c are the same criterion; a ∩ b and b ∩ c the same intersection.
+    assert_eq!(evaluation.steps.len(), 4, "{}", evaluation.tree());
+    let shared = &evaluation.steps[0];
+    assert_eq!(shared.names, vec!["a".to_string(), "c".to_string()]);
+}
+
+#[tokio::test]
+async fn unchanged_named_segments_are_reused() {
+    let (dir, mut session) = demo_session().await;
+    session.run_script(SPEC_SCRIPT, "spec").await.expect("runs");
+    let second = session
+        .evaluate("vip ∪ acheteurs_recents")
+        .await
+        .expect("evaluates");
+    let reused: Vec<_> = second
+        .steps
+        .iter()
+        .filter(|s| s.reused)
+        .map(|s| s.label())
+        .collect();
+    assert_eq!(
+        reused,
+        vec!["vip", "acheteurs_recents"],
+        "{}",
+        second.tree()
+    );
+
+    // Redefining a segment invalidates it, and only it.
+    session
+        .run_script("segment vip = [ca_12m >= 2000];", "redefine")
+        .await
+        .expect("redefines");
+    let third = session
+        .evaluate("vip ∪ acheteurs_recents")
+        .await
+        .expect("evaluates");
+    let vip = third
+        .steps
+        .iter()
+        .find(|s| s.names.contains(&"vip".to_string()))
+        .expect("vip");
+    assert!(!vip.reused);
+    assert!(
+        vip.count
+            < second
+                .steps
+                .iter()
+                .find(|s| s.label() == "vip")
+                .expect("vip")
+                .count
+    );
+    let recent = third
+        .steps
+        .iter()
+        .find(|s| s.label() == "acheteurs_recents")
+        .expect("a step");
+    assert!(recent.reused);
+
+    // A new as-of date recomputes.
+    session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 3, 31).expect("a date"));
+    let fourth = session
+        .evaluate("vip ∪ acheteurs_recents")
+        .await
+        .expect("evaluates");
+    assert!(fourth.steps.iter().all(|s| !s.reused));
+
+    // Changed data files recompute.
+    session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date"));
+    let before = members(&mut session, "acheteurs_recents").await;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let config = ensemble::demo::DemoConfig {
+        seed: 7,
+        ..Default::default()
+    };
+    ensemble::demo::write_demo_datamart(dir.path(), config).expect("new data");
+    let after = session
+        .evaluate("acheteurs_recents")
+        .await
+        .expect("evaluates");
+    assert!(!after.steps[0].reused, "new files, new answer");
+    assert_ne!(keys(&after.members), before);
+}
+
+#[tokio::test]
+async fn one_scan_per_related_table() {
+    let (_dir, mut session) = demo_session().await;
+    let evaluation = session
+        .evaluate(
+            "[sum(purchases.amount within 12 months) >= 1000] ∩ [count(purchases within 30 days) > 0] \
+             ∩ [has purchases where channel = 'web'] ∩ [last(visits.visited_at) within 90 days] ∩ [no visits within 7 days]",
+        )
+        .await
+        .expect("evaluates");
+    let features = evaluation
+        .features
+        .as_ref()
+        .expect("an aggregates pass ran");
+    assert_eq!(
+        features.tables,
+        vec!["purchases".to_string(), "visits".to_string()]
+    );
+    assert_eq!(
+        features.plan.matches("TableScan: purchases").count(),
+        1,
+        "{}",
+        features.plan
+    );
+    assert_eq!(
+        features.plan.matches("TableScan: visits").count(),
+        1,
+        "{}",
+        features.plan
+    );
+    assert_eq!(
+        features.plan.matches("TableScan: customers").count(),
+        1,
+        "{}",
+        features.plan
+    );
+}
+
+#[tokio::test]
+async fn explain_shows_the_reading_and_the_plans() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script(
+            SPEC_SCRIPT
+                .trim_end()
+                .trim_end_matches("clients - acheteurs_recents ∩ vip;"),
+            "spec",
+        )
+        .await
+        .expect("definitions");
+    let explanation = session
+        .explain("clients - acheteurs_recents ∩ vip")
+        .expect("explains");
+    assert_eq!(
+        explanation.parenthesized,
+        "clients − (acheteurs_recents ∩ vip)"
+    );
+    assert_eq!(explanation.steps.len(), 5);
+    insta::assert_snapshot!(explanation.to_string());
+}
