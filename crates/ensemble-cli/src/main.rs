@@ -11,7 +11,12 @@ use ensemble::{EngineError, Session};
 
 /// Customer segmentation with set theory over Parquet loyalty data.
 #[derive(Debug, Parser)]
-#[command(name = "ensemble", version, about, long_about = None)]
+#[command(
+    name = "ensemble",
+    version,
+    about = "Customer segmentation with set theory over Parquet loyalty data",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
