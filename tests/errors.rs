@@ -135,9 +135,20 @@ async fn deep_and_odd_input_is_an_error_not_a_crash() {
         let text = error.render(false);
         assert!(text.contains("(line "), "{text}");
     }
-    // Within the limits, a long chain still works.
-    let fine = format!("{};", vec!["all"; 100].join(" ∩ "));
-    assert!(session.run_script(&fine, "fine").await.is_ok());
+    // Within the limits, deep input is checked, planned and run.
+    let limit = ensemble::syntax::MAX_TREE_DEPTH;
+    let chain = format!("{};", vec!["[points > 1]"; limit / 2].join(" ∩ "));
+    assert!(session.run_script(&chain, "chain").await.is_ok());
+    let nested = format!(
+        "[{}points{} > 1];",
+        "(".repeat(limit - 4),
+        ")".repeat(limit - 4)
+    );
+    assert!(session.run_script(&nested, "nested").await.is_ok());
+    let sum = format!("[{} > 1];", vec!["points"; limit - 4].join(" + "));
+    if let Err(error) = session.run_script(&sum, "sum").await {
+        panic!("{}", error.render(false));
+    }
 }
 
 #[tokio::test]

@@ -36,27 +36,50 @@ fn loyalty_script() -> PathBuf {
 fn run_prints_sorted_keys_as_csv() {
     let (_dir, catalog) = datamart();
     let script = loyalty_script();
-    let output = ensemble(&["run", "--catalog", catalog.to_str().unwrap(), script.to_str().unwrap(), "--format", "csv"]);
+    let output = ensemble(&[
+        "run",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        script.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("customer_id"));
     let keys: Vec<i64> = lines.map(|l| l.parse().expect("a key per line")).collect();
     assert_eq!(keys.len(), 1102, "the quickstart's checked answer");
-    assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
-    assert!(stderr(&output).contains("read as clients − (acheteurs_recents ∩ vip)"), "{}", stderr(&output));
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no duplicates"
+    );
+    assert!(
+        stderr(&output).contains("read as clients − (acheteurs_recents ∩ vip)"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn table_format_prints_the_step_tree_on_stderr() {
     let (_dir, catalog) = datamart();
     let script = loyalty_script();
-    let output = ensemble(&["run", "-c", catalog.to_str().unwrap(), script.to_str().unwrap()]);
+    let output = ensemble(&[
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
     assert!(output.status.success());
     let err = stderr(&output);
     assert!(err.contains("#5  #1 − #4"), "{err}");
     assert!(err.contains("1 102 members as of 2026-06-30"), "{err}");
-    assert!(stdout(&output).contains("| customer_id |"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("| customer_id |"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -64,8 +87,17 @@ fn json_and_output_file() {
     let (dir, catalog) = datamart();
     let out = dir.path().join("members.json");
     let output = ensemble(&[
-        "run", "-c", catalog.to_str().unwrap(), "--as-of", "2026-06-30", "-e", "[points > 4990]", "--format", "json",
-        "--output", out.to_str().unwrap(),
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "-e",
+        "[points > 4990]",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).is_empty());
@@ -73,9 +105,25 @@ fn json_and_output_file() {
     assert!(text.starts_with("[{\"customer_id\":"), "{text}");
     assert!(!dir.path().join(".members.json.partial").exists());
 
-    let empty = ensemble(&["run", "-c", catalog.to_str().unwrap(), "-e", "[points > 99999]", "--format", "json"]);
+    let empty = ensemble(&[
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        "-e",
+        "[points > 99999]",
+        "--format",
+        "json",
+    ]);
     assert_eq!(stdout(&empty).trim(), "[]");
-    let empty_csv = ensemble(&["run", "-c", catalog.to_str().unwrap(), "-e", "[points > 99999]", "--format", "csv"]);
+    let empty_csv = ensemble(&[
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        "-e",
+        "[points > 99999]",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(stdout(&empty_csv), "customer_id\n");
 }
 
@@ -84,7 +132,17 @@ fn the_as_of_flag_wins_over_the_script() {
     let (_dir, catalog) = datamart();
     let catalog = catalog.to_str().unwrap();
     let script = "as of 2026-06-30; [signup_date > 2026-06-01];";
-    let pinned = ensemble(&["run", "-c", catalog, "--as-of", "2026-06-10", "--format", "csv", "-e", script]);
+    let pinned = ensemble(&[
+        "run",
+        "-c",
+        catalog,
+        "--as-of",
+        "2026-06-10",
+        "--format",
+        "csv",
+        "-e",
+        script,
+    ]);
     let scripted = ensemble(&["run", "-c", catalog, "--format", "csv", "-e", script]);
     assert!(stdout(&pinned).lines().count() < stdout(&scripted).lines().count());
 }
@@ -93,7 +151,14 @@ fn the_as_of_flag_wins_over_the_script() {
 fn script_from_standard_input() {
     let (_dir, catalog) = datamart();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ensemble"))
-        .args(["run", "-c", catalog.to_str().unwrap(), "--format", "csv", "-"])
+        .args([
+            "run",
+            "-c",
+            catalog.to_str().unwrap(),
+            "--format",
+            "csv",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -115,7 +180,13 @@ fn exit_codes_and_error_output() {
     let (dir, catalog) = datamart();
     let catalog = catalog.to_str().unwrap();
 
-    let language = ensemble(&["run", "-c", catalog, "-e", "segment vip = [sum(purchases.amout) >= 1000];\nvip;"]);
+    let language = ensemble(&[
+        "run",
+        "-c",
+        catalog,
+        "-e",
+        "segment vip = [sum(purchases.amout) >= 1000];\nvip;",
+    ]);
     assert_eq!(language.status.code(), Some(1));
     insta::assert_snapshot!("unknown_column", stderr(&language));
 
@@ -127,13 +198,22 @@ fn exit_codes_and_error_output() {
     std::fs::write(&binary, [0xff, 0xfe, b'a', 0x80]).expect("write");
     let not_utf8 = ensemble(&["run", "-c", catalog, binary.to_str().unwrap()]);
     assert_eq!(not_utf8.status.code(), Some(1));
-    assert!(stderr(&not_utf8).contains("not UTF-8"), "{}", stderr(&not_utf8));
+    assert!(
+        stderr(&not_utf8).contains("not UTF-8"),
+        "{}",
+        stderr(&not_utf8)
+    );
 
     let missing = ensemble(&["run", "-c", "/nonexistent/ensemble.toml", "-e", "all"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("/nonexistent/ensemble.toml"));
 
-    let no_script = ensemble(&["run", "-c", catalog, dir.path().join("nope.seg").to_str().unwrap()]);
+    let no_script = ensemble(&[
+        "run",
+        "-c",
+        catalog,
+        dir.path().join("nope.seg").to_str().unwrap(),
+    ]);
     assert_eq!(no_script.status.code(), Some(2));
 }
 
@@ -141,10 +221,18 @@ fn exit_codes_and_error_output() {
 fn explain_prints_the_reading_and_plans() {
     let (_dir, catalog) = datamart();
     let script = loyalty_script();
-    let output = ensemble(&["explain", "-c", catalog.to_str().unwrap(), script.to_str().unwrap()]);
+    let output = ensemble(&[
+        "explain",
+        "-c",
+        catalog.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.starts_with("clients − (acheteurs_recents ∩ vip)\n"), "{text}");
+    assert!(
+        text.starts_with("clients − (acheteurs_recents ∩ vip)\n"),
+        "{text}"
+    );
     assert!(text.contains("TableScan: purchases"));
     assert!(text.contains("LeftAnti Join"));
 }

@@ -82,8 +82,18 @@ impl StepGraph {
     }
 }
 
-/// Checks `expr` against the catalog and the definitions and builds its step DAG.
+/// Checks `expr` against the catalog and the definitions and builds its step DAG (with a
+/// stack deep enough for the deepest tree the parser accepts).
 pub fn build_graph(
+    expr: &SetExpr,
+    catalog: &CatalogSchema,
+    definitions: &Definitions,
+    as_of: NaiveDate,
+) -> Result<StepGraph, CheckError> {
+    ensemble_syntax::stack::with_large_stack(|| build_graph_here(expr, catalog, definitions, as_of))
+}
+
+fn build_graph_here(
     expr: &SetExpr,
     catalog: &CatalogSchema,
     definitions: &Definitions,

@@ -34,9 +34,11 @@ pub fn check_field(
 ) -> Result<ValueType, CheckError> {
     let mut candidate = definitions.clone();
     candidate.fields.insert(name.to_string(), expr.clone());
-    let mut lowerer = CriterionLowerer::new(catalog, &candidate, as_of);
-    lowerer.stack.push(name.to_string());
-    Ok(lowerer.value(expr)?.ty)
+    ensemble_syntax::stack::with_large_stack(|| {
+        let mut lowerer = CriterionLowerer::new(catalog, &candidate, as_of);
+        lowerer.stack.push(name.to_string());
+        Ok(lowerer.value(expr)?.ty)
+    })
 }
 
 /// Checks a segment definition as if it were added to `definitions`: names, types, cycles.

@@ -18,6 +18,7 @@ pub mod display;
 pub mod error;
 mod grammar;
 pub mod parser;
+pub mod stack;
 
 pub use ast::*;
 pub use diagnostic::{line_col, suggest, Diagnostic, Severity};

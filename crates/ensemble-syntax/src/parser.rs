@@ -14,10 +14,12 @@ use crate::diagnostic::Diagnostic;
 use crate::error::ParseError;
 use crate::grammar::{Rule, SegmentParser};
 
-/// Deepest bracket nesting accepted: far beyond any real segment, far below a stack overflow.
-pub const MAX_NESTING: usize = 64;
-/// Deepest syntax tree accepted (long operator chains and prefix runs).
-pub const MAX_TREE_DEPTH: usize = 256;
+/// Deepest syntax tree accepted (long operator chains and prefix runs): far beyond any real
+/// segment, far below a stack overflow.
+pub const MAX_TREE_DEPTH: usize = 128;
+/// Deepest bracket nesting accepted. Twice the tree depth, so that the canonical text of any
+/// accepted tree (which parenthesises every level) is accepted too.
+pub const MAX_NESTING: usize = 2 * MAX_TREE_DEPTH;
 
 /// What the parser read, with the notes it has about how it read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +31,14 @@ pub struct Parsed {
 }
 
 /// Parses a whole script.
+///
+/// Parsing runs with a large stack (see [`crate::stack::with_large_stack`]): nesting up to
+/// [`MAX_NESTING`] never overflows, whatever the caller's stack.
 pub fn parse_script(source: &str) -> Result<Parsed, ParseError> {
+    crate::stack::with_large_stack(|| parse_script_on_this_thread(source))
+}
+
+fn parse_script_on_this_thread(source: &str) -> Result<Parsed, ParseError> {
     check_brackets(source)?;
     let mut pairs = SegmentParser::parse(Rule::script, source)
         .map_err(|e| ParseError::from_pest(e).with_found(source))?;

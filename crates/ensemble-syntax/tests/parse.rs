@@ -292,8 +292,23 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         parse_script(&sum),
         Err(ParseError::TooDeep { .. })
     ));
-    // Within the limits, deep input still parses.
-    let fine = format!("{}a{}", "(".repeat(50), ")".repeat(50));
+    // Within the limits, deep input still parses (on a test thread's default stack).
+    let fine = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+    assert!(parse_script(&fine).is_ok());
+    let fine = format!(
+        "[{}x{} > 1]",
+        "(".repeat(MAX_NESTING - 1),
+        ")".repeat(MAX_NESTING - 1)
+    );
+    assert!(matches!(
+        parse_script(&fine),
+        Ok(_) | Err(ParseError::TooDeep { .. })
+    ));
+    let fine = format!(
+        "[{}x{} > 1]",
+        "(".repeat(MAX_TREE_DEPTH - 2),
+        ")".repeat(MAX_TREE_DEPTH - 2)
+    );
     assert!(parse_script(&fine).is_ok());
 }
 
