@@ -243,6 +243,12 @@ impl Session {
         self.pinned_as_of = true;
     }
 
+    /// Forgets every cached step: the next evaluation recomputes everything.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+        self.cache_order.clear();
+    }
+
     /// The last evaluation, if any.
     pub fn last_evaluation(&self) -> Option<&Evaluation> {
         self.last.as_ref()
