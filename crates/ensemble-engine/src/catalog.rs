@@ -10,6 +10,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::TableProvider;
 use datafusion::prelude::SessionContext;
 use ensemble_compiler::{CatalogSchema, RelatedSchema, UniverseSchema};
 use serde::Deserialize;
@@ -83,6 +84,8 @@ pub struct Catalog {
     pub locations: BTreeMap<String, PathBuf>,
     /// The schemas, as the compiler sees them.
     pub schema: CatalogSchema,
+    /// The registered table of each name.
+    pub providers: BTreeMap<String, Arc<dyn TableProvider>>,
 }
 
 impl Catalog {
@@ -110,14 +113,16 @@ impl Catalog {
         }
         let mut locations = BTreeMap::new();
         let mut schemas = BTreeMap::new();
+        let mut providers: BTreeMap<String, Arc<dyn TableProvider>> = BTreeMap::new();
         for (name, table) in &file.tables {
             let location = base.join(&table.path);
             let provider = listing_table(&location, ctx)
                 .await
                 .map_err(|e| error(format!("table {name} ({}): {e}", location.display())))?;
-            let schema = datafusion::datasource::TableProvider::schema(provider.as_ref());
+            let schema = provider.schema();
             ctx.deregister_table(name.as_str())
                 .map_err(|e| error(e.to_string()))?;
+            providers.insert(name.clone(), provider.clone());
             ctx.register_table(name.as_str(), provider)
                 .map_err(|e| error(format!("table {name}: {e}")))?;
             locations.insert(name.clone(), location);
@@ -176,6 +181,7 @@ impl Catalog {
             file,
             locations,
             schema,
+            providers,
         })
     }
 

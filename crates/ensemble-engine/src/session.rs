@@ -764,27 +764,13 @@ impl Session {
 
     /// The catalog table `name` as a plan source.
     fn source_now(&self, name: &str) -> Result<Arc<dyn TableSource>, EngineError> {
-        let provider = self
-            .ctx
-            .catalog("datafusion")
-            .and_then(|c| c.schema("public"))
-            .ok_or_else(|| {
-                EngineError::execution(
-                    name,
-                    datafusion::error::DataFusionError::Plan("no default schema".into()),
-                )
-            })?;
-        let table = futures::executor::block_on(provider.table(name))
-            .map_err(|e| EngineError::execution(name, e))?
-            .ok_or_else(|| {
-                EngineError::execution(
-                    name,
-                    datafusion::error::DataFusionError::Plan(format!(
-                        "table {name} is not registered"
-                    )),
-                )
-            })?;
-        Ok(provider_as_source(table))
+        let provider = self.catalog.providers.get(name).ok_or_else(|| {
+            EngineError::execution(
+                name,
+                datafusion::error::DataFusionError::Plan(format!("table {name} is not in the catalog")),
+            )
+        })?;
+        Ok(provider_as_source(provider.clone()))
     }
 
     async fn source(&self, name: &str) -> Result<Arc<dyn TableSource>, EngineError> {
