@@ -1,5 +1,6 @@
 //! The `ensemble` command line.
 
+mod datamart;
 mod output;
 
 use std::io::Read as _;
@@ -37,6 +38,44 @@ enum Command {
         /// Write the members to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Generate a realistic loyalty datamart (Parquet tables and their catalog).
+    #[command(
+        after_help = "Example:\n  ensemble generate --customers 1000000 --seed 7 --out data/1m"
+    )]
+    Generate {
+        /// Number of customers.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The history ends on this date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date, default_value = "2026-06-30")]
+        as_of: chrono::NaiveDate,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run the demo: a 100 000-customer datamart (generated on first run in data/demo) and
+    /// examples/loyalty.seg.
+    Demo,
+    /// List the catalog's tables.
+    Tables {
+        /// The catalog file (TOML).
+        #[arg(long, short, default_value = "ensemble.toml")]
+        catalog: PathBuf,
+    },
+    /// Describe a table: columns, types, row count, null share, ranges.
+    #[command(
+        after_help = "Example:\n  ensemble describe --catalog data/demo/ensemble.toml customers"
+    )]
+    Describe {
+        /// The catalog file (TOML).
+        #[arg(long, short, default_value = "ensemble.toml")]
+        catalog: PathBuf,
+        /// The table.
+        table: String,
     },
     /// Show how the last expression of a script is read and the plan of each step, without
     /// running it.
@@ -187,6 +226,47 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             output::write_members(evaluation, format, output.as_deref())
                 .map_err(|e| Failure::Data(format!("Error: {e}\n")))
+        }
+        Command::Generate {
+            customers,
+            seed,
+            as_of,
+            out,
+        } => {
+            let config = ensemble::datagen::GenerateConfig {
+                customers,
+                seed,
+                as_of,
+                ..Default::default()
+            };
+            datamart::generate_with_progress(&out, config)
+                .map(|_| ())
+                .map_err(|e| Failure::Data(format!("Error: {e}\n")))
+        }
+        Command::Demo => {
+            let catalog =
+                datamart::demo_datamart().map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
+            let mut session = Session::open(&catalog)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            datamart::run_demo(&mut session)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))
+        }
+        Command::Tables { catalog } => {
+            let session = Session::open(&catalog)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            datamart::print_tables(&session);
+            Ok(())
+        }
+        Command::Describe { catalog, table } => {
+            let session = Session::open(&catalog)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            datamart::print_description(&session, &table)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))
         }
         Command::Explain { input } => {
             let (text, origin) = input.read()?;

@@ -92,6 +92,7 @@ pub fn aggregate_plan(
     as_of: NaiveDate,
     specs: &[&AggregateSpec],
 ) -> Result<LogicalPlan, PlanError> {
+    let label = table.name.as_str();
     let what = format!("the aggregates over {}", table.name);
     let key = table.key.as_deref().ok_or_else(|| PlanError::DataFusion {
         what: what.clone(),
@@ -112,9 +113,60 @@ pub fn aggregate_plan(
         .map(|spec| aggregate_expr(spec, table))
         .collect::<Vec<_>>();
     builder
+        .aggregate(vec![ident(key).alias(member_column(label))], aggregates)
+        .planning(what.as_str())?
+        .build()
+        .planning(what)
+}
+
+/// A `count_distinct` aggregate in two grouped steps — distinct `(member, value)` pairs, then
+/// a count per member — labelled `label` for the join. DataFusion's one-step COUNT(DISTINCT)
+/// keeps a hash set per member, which does not scale to millions of members; this plan stays
+/// within hash-aggregate memory (and spills like any aggregate).
+pub fn distinct_count_plan(
+    source: Arc<dyn TableSource>,
+    table: &RelatedSchema,
+    as_of: NaiveDate,
+    spec: &AggregateSpec,
+    label: &str,
+) -> Result<LogicalPlan, PlanError> {
+    let what = format!("{} over {}", spec.name, table.name);
+    let key = table.key.as_deref().ok_or_else(|| PlanError::DataFusion {
+        what: what.clone(),
+        source: datafusion::error::DataFusionError::Plan(format!(
+            "table {} does not reference the universe",
+            table.name
+        )),
+    })?;
+    let column = spec
+        .column
+        .as_deref()
+        .ok_or_else(|| PlanError::DataFusion {
+            what: what.clone(),
+            source: datafusion::error::DataFusionError::Plan(
+                "count_distinct needs a column".into(),
+            ),
+        })?;
+    let mut builder =
+        LogicalPlanBuilder::scan(table.name.as_str(), source, None).planning(what.as_str())?;
+    let mut condition = ident(column).is_not_null();
+    if let Some(time) = &table.time {
+        condition = condition.and(as_date(ident(time)).lt_eq(as_of_literal(as_of)));
+    }
+    if let Some(filter) = &spec.filter {
+        condition = condition.and(filter.clone());
+    }
+    builder = builder.filter(condition).planning(what.as_str())?;
+    let member = member_column(label);
+    builder
         .aggregate(
-            vec![ident(key).alias(member_column(&table.name))],
-            aggregates,
+            vec![ident(key).alias(&member), ident(column).alias("__value")],
+            Vec::<DfExpr>::new(),
+        )
+        .planning(what.as_str())?
+        .aggregate(
+            vec![ident(&member)],
+            vec![agg::count(ident("__value")).alias(&spec.name)],
         )
         .planning(what.as_str())?
         .build()
@@ -160,7 +212,8 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
     };
     let expr = match (&spec.filter, spec.func) {
         // DataFusion's DISTINCT aggregates do not apply a FILTER clause: count the values of
-        // the rows the filter keeps instead (nulls are not counted).
+        // the rows the filter keeps instead (nulls are not counted). The engine plans
+        // `count_distinct` with [`distinct_count_plan`]; this form serves other callers.
         (Some(filter), AggFunc::CountDistinct) => agg::count_distinct(
             when(filter.clone(), value_or_one())
                 .end()
@@ -176,6 +229,7 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
 }
 
 /// The features table: universe (key and `columns`) left-joined with every aggregate pass.
+/// Each pass is `(plan, label, specs)`: its member column is [`member_column`]`(label)`.
 pub fn features_plan(
     universe: LogicalPlan,
     key: &str,
@@ -185,18 +239,18 @@ pub fn features_plan(
     let mut builder = LogicalPlanBuilder::from(universe);
     let mut outputs = vec![ident(key)];
     outputs.extend(columns.iter().filter(|c| c.as_str() != key).map(ident));
-    for (plan, table, specs) in passes {
+    for (plan, label, specs) in passes {
         builder = builder
             .join(
                 plan,
                 JoinType::Left,
                 (
                     vec![Column::from_name(key)],
-                    vec![Column::from_name(member_column(&table))],
+                    vec![Column::from_name(member_column(&label))],
                 ),
                 None,
             )
-            .planning(format!("the join of {table} with the universe"))?;
+            .planning(format!("the join of {label} with the universe"))?;
         for spec in specs {
             let value = ident(&spec.name);
             outputs.push(if spec.zero_when_empty() {

@@ -5,11 +5,13 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod describe;
 pub mod error;
 pub mod session;
 pub mod steps;
 
 pub use catalog::{Catalog, CatalogFile};
+pub use describe::{ColumnInfo, TableDescription, TableInfo};
 pub use error::EngineError;
 pub use session::{Evaluation, Explanation, FeaturesPass, Outcome, ScriptRun, Session};
 pub use steps::{group_thousands, render_tree, Step, StepKind};

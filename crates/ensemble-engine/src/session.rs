@@ -734,9 +734,27 @@ impl Session {
         let mut tables = Vec::new();
         for (table, specs) in by_table {
             let related = &schema.related[table];
-            let plan = planner::aggregate_plan(self.source_now(table)?, related, as_of, &specs)?;
+            let (distinct, grouped): (Vec<_>, Vec<_>) = specs
+                .into_iter()
+                .partition(|s| s.func == ensemble_syntax::AggFunc::CountDistinct);
+            if !grouped.is_empty() {
+                let plan =
+                    planner::aggregate_plan(self.source_now(table)?, related, as_of, &grouped)?;
+                passes.push((plan, table.to_string(), grouped));
+            }
+            // Distinct counts take a two-step pass of their own (see `distinct_count_plan`).
+            for (i, spec) in distinct.into_iter().enumerate() {
+                let label = format!("{table}_distinct_{i}");
+                let plan = planner::distinct_count_plan(
+                    self.source_now(table)?,
+                    related,
+                    as_of,
+                    spec,
+                    &label,
+                )?;
+                passes.push((plan, label, vec![spec]));
+            }
             tables.push(table.to_string());
-            passes.push((plan, table.to_string(), specs));
         }
         let plan = planner::features_plan(universe, &schema.universe.key, &needs.columns, passes)?;
         Ok((plan, tables))
@@ -767,7 +785,9 @@ impl Session {
         let provider = self.catalog.providers.get(name).ok_or_else(|| {
             EngineError::execution(
                 name,
-                datafusion::error::DataFusionError::Plan(format!("table {name} is not in the catalog")),
+                datafusion::error::DataFusionError::Plan(format!(
+                    "table {name} is not in the catalog"
+                )),
             )
         })?;
         Ok(provider_as_source(provider.clone()))
