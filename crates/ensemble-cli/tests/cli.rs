@@ -242,3 +242,114 @@ fn help_texts() {
     insta::assert_snapshot!("run_help", stdout(&ensemble(&["run", "--help"])));
     insta::assert_snapshot!("help", stdout(&ensemble(&["--help"])));
 }
+
+#[test]
+fn demo_generates_once_then_reuses() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let demo = || {
+        Command::new(env!("CARGO_BIN_EXE_ensemble"))
+            .arg("demo")
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let first = demo();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("first run: generating"),
+        "{}",
+        stderr(&first)
+    );
+    let text = stdout(&first);
+    for segment in [
+        "clients",
+        "acheteurs_recents",
+        "vip",
+        "prospects",
+        "nouveaux_prospects",
+        "inactifs",
+        "endormis",
+    ] {
+        assert!(text.contains(segment), "{segment} missing from\n{text}");
+    }
+    assert!(text.contains("#5  #1 − #4"), "{text}");
+    let modified = std::fs::metadata(dir.path().join("data/demo/purchases.parquet"))
+        .and_then(|m| m.modified())
+        .expect("written");
+    let second = demo();
+    assert!(second.status.success());
+    assert!(
+        stderr(&second).contains("using the demo datamart"),
+        "{}",
+        stderr(&second)
+    );
+    let answers = |text: &str| {
+        text.lines()
+            .filter(|l| !l.contains(" members in "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        answers(&stdout(&second)),
+        answers(&text),
+        "same data, same answers"
+    );
+    let again = std::fs::metadata(dir.path().join("data/demo/purchases.parquet"))
+        .and_then(|m| m.modified())
+        .expect("kept");
+    assert_eq!(modified, again, "the data is reused, not rewritten");
+}
+
+#[test]
+fn generate_tables_and_describe() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let out = dir.path().join("small");
+    let generated = ensemble(&[
+        "generate",
+        "--customers",
+        "500",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    assert!(stderr(&generated).contains("purchases"));
+    let catalog = out.join("ensemble.toml");
+    let tables = ensemble(&["tables", "-c", catalog.to_str().unwrap()]);
+    assert!(tables.status.success());
+    for table in [
+        "customers",
+        "purchases",
+        "visits",
+        "reviews",
+        "messages",
+        "loyalty_events",
+    ] {
+        assert!(stdout(&tables).contains(table), "{}", stdout(&tables));
+    }
+    let described = ensemble(&["describe", "-c", catalog.to_str().unwrap(), "customers"]);
+    assert!(described.status.success(), "{}", stderr(&described));
+    let text = stdout(&described);
+    assert!(text.starts_with("customers: 500 rows"), "{text}");
+    assert!(
+        text.contains("birth_date") && text.contains("Date32") && text.contains('%'),
+        "{text}"
+    );
+    let unknown = ensemble(&["describe", "-c", catalog.to_str().unwrap(), "customer"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("did you mean 'customers'"),
+        "{}",
+        stderr(&unknown)
+    );
+    let zero = ensemble(&[
+        "generate",
+        "--customers",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(zero.status.code(), Some(2));
+}

@@ -75,8 +75,8 @@ pub fn profile(random: &mut Random, as_of: i64) -> Profile {
     let prospect = random.chance(0.10) || (recent && random.chance(0.7));
     // Heavy tail: a few percent of members make a large share of revenue.
     let value = (random.normal() * 1.0).exp();
-    let frequency = (4.0 * value.powf(0.9)).clamp(0.3, 120.0);
-    let basket = (32.0 * value.powf(0.35) * (random.normal() * 0.25).exp()).clamp(5.0, 600.0);
+    let frequency = (8.0 * value.powf(0.9)).clamp(0.5, 150.0);
+    let basket = (22.0 * value.powf(0.35) * (random.normal() * 0.25).exp()).clamp(5.0, 600.0);
     // Churn: 45% stop buying some time after joining.
     let active_until = if random.chance(0.45) {
         (signup + 30 + random.exponential(600.0) as i64).min(as_of)

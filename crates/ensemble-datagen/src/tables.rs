@@ -380,11 +380,12 @@ fn customer(b: &mut Builders, seed: u64, id: u64, as_of: i64) {
         b.l_points.append_value(-redeemed);
     }
 
-    // Visits: store and web, more often than purchases, also for prospects (browsing).
+    // Visits: store and web, a little less often than purchases (many purchases need no
+    // separate visit), also by prospects (browsing).
     let visit_rate = if profile.prospect {
         1.5
     } else {
-        profile.frequency * 1.5
+        profile.frequency * 0.8
     };
     let mut t = profile.signup as f64 + random.exponential(365.0 / visit_rate);
     while t <= profile.active_until as f64 {
