@@ -57,6 +57,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import data into the catalog.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Run the demo: a 100 000-customer datamart (generated on first run in data/demo) and
     /// examples/loyalty.seg.
     Demo,
@@ -85,6 +88,45 @@ enum Command {
     Explain {
         #[command(flatten)]
         input: Input,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Turn a CSV export into a Parquet table of the catalog.
+    #[command(
+        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv"
+    )]
+    Csv {
+        /// The catalog file (created if missing).
+        #[arg(long, short, default_value = "ensemble.toml")]
+        catalog: PathBuf,
+        /// The table's name.
+        #[arg(long)]
+        table: String,
+        /// Field delimiter (one character; `\t` for tab).
+        #[arg(long, default_value = ",")]
+        delimiter: String,
+        /// A column's type: COLUMN=int|float|decimal(SCALE)|bool|date|timestamp|string.
+        #[arg(long = "type", value_name = "COLUMN=TYPE")]
+        types: Vec<String>,
+        /// A column's date format (chrono syntax): COLUMN=%d/%m/%Y.
+        #[arg(long = "date-format", value_name = "COLUMN=FORMAT")]
+        date_formats: Vec<String>,
+        /// The column referencing the universe key.
+        #[arg(long)]
+        key: Option<String>,
+        /// The table's time column.
+        #[arg(long)]
+        time: Option<String>,
+        /// Replace an existing table.
+        #[arg(long)]
+        overwrite: bool,
+        /// Import the good rows and report the bad ones instead of refusing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// The CSV file, with a header line.
+        file: PathBuf,
     },
 }
 
@@ -242,6 +284,75 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             datamart::generate_with_progress(&out, config)
                 .map(|_| ())
                 .map_err(|e| Failure::Data(format!("Error: {e}\n")))
+        }
+        Command::Import(ImportCommand::Csv {
+            catalog,
+            table,
+            delimiter,
+            types,
+            date_formats,
+            key,
+            time,
+            overwrite,
+            skip_bad_rows,
+            file,
+        }) => {
+            let usage = |message: String| Failure::Language(format!("Error: {message}\n"));
+            let delimiter = match delimiter.as_str() {
+                "\\t" | "tab" => b'\t',
+                d if d.len() == 1 => d.as_bytes()[0],
+                d => {
+                    return Err(usage(format!(
+                        "--delimiter must be one character, not '{d}'"
+                    )))
+                }
+            };
+            let mut parsed_types = std::collections::BTreeMap::new();
+            for item in types {
+                let (column, ty) = item
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("--type {item}: expected COLUMN=TYPE")))?;
+                let ty = ty
+                    .parse()
+                    .map_err(|e| usage(format!("--type {item}: {e}")))?;
+                parsed_types.insert(column.to_string(), ty);
+            }
+            let mut formats = std::collections::BTreeMap::new();
+            for item in date_formats {
+                let (column, format) = item.split_once('=').ok_or_else(|| {
+                    usage(format!("--date-format {item}: expected COLUMN=FORMAT"))
+                })?;
+                formats.insert(column.to_string(), format.to_string());
+            }
+            let options = ensemble::import::ImportOptions {
+                catalog,
+                table,
+                csv: file,
+                delimiter,
+                types: parsed_types,
+                date_formats: formats,
+                key,
+                time,
+                overwrite,
+                skip_bad_rows,
+            };
+            let report = ensemble::import::import_csv(&options)
+                .map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
+            eprintln!(
+                "imported {} rows into {}",
+                ensemble::group_thousands(report.rows as usize),
+                report.path.display()
+            );
+            for (column, ty) in &report.columns {
+                eprintln!("  {column:<24} {ty}");
+            }
+            if report.bad_row_count > 0 {
+                eprintln!("left out {} bad row(s):", report.bad_row_count);
+                for row in &report.bad_rows {
+                    eprintln!("  line {}: {}", row.line, row.problem);
+                }
+            }
+            Ok(())
         }
         Command::Demo => {
             let catalog =
