@@ -1,4 +1,4 @@
-//! Quickstart: writes the small demo datamart to `data/demo/`, runs `examples/loyalty.seg`
+//! Quickstart: writes the small demo datamart to `data/quickstart/`, runs `examples/loyalty.seg`
 //! on it and prints the step tree; then checks the answer against plain SQL over the same
 //! Parquet files.
 //!
@@ -9,7 +9,7 @@ use ensemble::Session;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/quickstart");
     let catalog = write_demo_datamart(&dir, DemoConfig::default())?;
     let script = include_str!("loyalty.seg");
 
