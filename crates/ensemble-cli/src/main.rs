@@ -2,6 +2,7 @@
 
 mod datamart;
 mod output;
+mod repl;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use ensemble::{EngineError, Session};
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +39,18 @@ enum Command {
         /// Write the members to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Explore segments interactively (the default command): define, evaluate, inspect steps.
+    #[command(
+        after_help = "Examples:\n  ensemble repl --catalog data/demo/ensemble.toml\n  ensemble repl -c data/demo/ensemble.toml < script.seg"
+    )]
+    Repl {
+        /// The catalog file (TOML); by default ./ensemble.toml, else the demo's.
+        #[arg(long, short)]
+        catalog: Option<PathBuf>,
+        /// Evaluation date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Generate a realistic loyalty datamart (Parquet tables and their catalog).
     #[command(
@@ -238,7 +251,36 @@ impl Input {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let color = stderr_color();
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::Repl {
+        catalog: None,
+        as_of: None,
+    });
+    match command {
+        Command::Repl { catalog, as_of } => {
+            let catalog = match catalog {
+                Some(path) => path,
+                None => ["ensemble.toml", "data/demo/ensemble.toml"]
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|p| p.exists())
+                    .ok_or_else(|| {
+                        Failure::Data(
+                            "Error: no catalog: pass --catalog FILE, or run `ensemble demo` once to create the demo datamart\n".into(),
+                        )
+                    })?,
+            };
+            let mut session = Session::open(&catalog)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            if let Some(date) = as_of {
+                session.set_as_of(date);
+            }
+            if repl::Repl::new(session, color).run().await {
+                Ok(())
+            } else {
+                Err(Failure::Language(String::new()))
+            }
+        }
         Command::Run {
             input,
             format,

@@ -353,3 +353,83 @@ fn generate_tables_and_describe() {
     ]);
     assert_eq!(zero.status.code(), Some(2));
 }
+
+fn repl(catalog: &Path, input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ensemble"))
+        .args(["repl", "-c", catalog.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1")
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("writes");
+    child.wait_with_output().expect("finishes")
+}
+
+#[test]
+fn repl_with_piped_input() {
+    let (dir, catalog) = datamart();
+    let export = dir.path().join("vip.csv");
+    let saved = dir.path().join("saved.seg");
+    let script = format!(
+        "as of 2026-06-30;\nsegment vip = [sum(purchases.amount within 12 months)\n  >= 1000];\nvip ∩ [city = 'Paris'];\n\\steps\n\\show vip 3\n\\segments\n\\sql SELECT count(*) AS n FROM vip\n\\export vip TO {}\n\\save {}\n\\format csv\nall - vip\n",
+        export.display(),
+        saved.display()
+    );
+    let output = repl(&catalog, &script);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("segment vip defined"), "{text}");
+    assert!(text.contains("#3  #1 ∩ #2"), "{text}");
+    assert!(text.contains("step_3"), "\\steps lists the tables: {text}");
+    assert!(text.contains("wrote"), "{text}");
+    let exported = std::fs::read_to_string(&export).expect("exported");
+    assert!(
+        exported.starts_with("customer_id,signup_date"),
+        "{exported}"
+    );
+    let saved_text = std::fs::read_to_string(&saved).expect("saved");
+    assert_eq!(
+        saved_text,
+        "as of 2026-06-30;\nsegment vip = [sum(purchases.amount within 12 months) >= 1000];\n"
+    );
+    assert!(
+        text.contains("customer_id,signup_date"),
+        "csv format for the last preview: {text}"
+    );
+
+    // The saved script reloads to the same state.
+    let reloaded = repl(
+        &catalog,
+        &format!("\\load {}\n\\segments\n", saved.display()),
+    );
+    assert!(reloaded.status.success(), "{}", stderr(&reloaded));
+    assert!(stdout(&reloaded).contains("vip"), "{}", stdout(&reloaded));
+}
+
+#[test]
+fn repl_stops_on_the_first_error_and_keeps_earlier_definitions() {
+    let (_dir, catalog) = datamart();
+    let output = repl(
+        &catalog,
+        "segment a = [points > 10];\n[points > ;\nsegment b = a;\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("segment a defined"));
+    assert!(!stdout(&output).contains("segment b defined"));
+    insta::assert_snapshot!("repl_syntax_error", stderr(&output));
+
+    let unknown = repl(&catalog, "\\shwo a\n");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("did you mean \\show"),
+        "{}",
+        stderr(&unknown)
+    );
+}

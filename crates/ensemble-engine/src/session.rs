@@ -172,6 +172,7 @@ pub struct Session {
     cache_order: Vec<String>,
     registered: Vec<String>,
     last: Option<Evaluation>,
+    sizes: HashMap<String, usize>,
 }
 
 impl Session {
@@ -192,6 +193,7 @@ impl Session {
             cache_order: Vec::new(),
             registered: Vec::new(),
             last: None,
+            sizes: HashMap::new(),
         })
     }
 
@@ -241,6 +243,29 @@ impl Session {
     pub fn pin_as_of(&mut self, date: NaiveDate) {
         self.as_of = Some(date);
         self.pinned_as_of = true;
+    }
+
+    /// Every definition in order: `(name, is a segment, statement as written, last size)`.
+    pub fn listing(&self) -> Vec<(String, bool, String, Option<usize>)> {
+        self.order
+            .iter()
+            .filter_map(|name| {
+                let source = self.sources.get(name)?;
+                let segment = self.definitions.segments.contains_key(name);
+                Some((
+                    name.clone(),
+                    segment,
+                    source.statement.clone(),
+                    self.sizes.get(name).copied(),
+                ))
+            })
+            .collect()
+    }
+
+    /// All members of a step or segment of the last evaluation with the universe's columns,
+    /// sorted by key.
+    pub async fn members_with_columns(&self, name: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        self.preview(name, usize::MAX).await
     }
 
     /// Forgets every cached step: the next evaluation recomputes everything.
@@ -469,7 +494,13 @@ impl Session {
             })
             .and_then(|b| b.project(columns))
             .and_then(|b| b.sort(vec![ident(key).sort(true, false)]))
-            .and_then(|b| b.limit(0, Some(limit)))
+            .and_then(|b| {
+                if limit == usize::MAX {
+                    Ok(b)
+                } else {
+                    b.limit(0, Some(limit))
+                }
+            })
             .and_then(|b| b.build())
             .map_err(|e| EngineError::execution("preview", e))?;
         Ok(self.collect(plan, "preview").await?.0)
@@ -709,6 +740,11 @@ impl Session {
             notes,
             elapsed: started.elapsed(),
         };
+        for step in &evaluation.steps {
+            for name in &step.names {
+                self.sizes.insert(name.clone(), step.count);
+            }
+        }
         self.last = Some(evaluation.clone());
         Ok(evaluation)
     }

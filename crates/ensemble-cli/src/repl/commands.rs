@@ -1,0 +1,219 @@
+//! Backslash commands, as in psql and datafusion-cli.
+
+/// A backslash command and its argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `\?`, `\help [TOPIC]`.
+    Help(Option<String>),
+    /// `\q`: leave.
+    Quit,
+    /// `\tables`.
+    Tables,
+    /// `\d TABLE`.
+    Describe(String),
+    /// `\segments`: definitions with their last sizes.
+    Segments,
+    /// `\steps`: the step tree of the last evaluation.
+    Steps,
+    /// `\show STEP|SEGMENT [N]`.
+    Show(String, Option<usize>),
+    /// `\explain EXPR`.
+    Explain(String),
+    /// `\sql QUERY`.
+    Sql(String),
+    /// `\asof DATE`.
+    AsOf(String),
+    /// `\timing on|off`.
+    Timing(bool),
+    /// `\format table|csv|json|markdown`.
+    Format(String),
+    /// `\maxrows N`.
+    MaxRows(usize),
+    /// `\export STEP|EXPR TO PATH`.
+    Export(String, String),
+    /// `\load FILE`.
+    Load(String),
+    /// `\save FILE`.
+    Save(String),
+}
+
+/// Every command with its usage and description, for `\?` and completion.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
+    ("\\?", "", "list the commands"),
+    (
+        "\\help",
+        "[TOPIC]",
+        "help on a topic: operators, criteria, aggregates, dates, steps",
+    ),
+    ("\\tables", "", "the catalog's tables"),
+    (
+        "\\d",
+        "TABLE",
+        "columns, types, rows, null shares and ranges of a table",
+    ),
+    (
+        "\\segments",
+        "",
+        "the definitions made so far, with their last sizes",
+    ),
+    (
+        "\\steps",
+        "",
+        "the step tree of the last evaluation, with sizes and times",
+    ),
+    (
+        "\\show",
+        "STEP|SEGMENT [N]",
+        "the first N members of a step, with the universe's columns",
+    ),
+    (
+        "\\explain",
+        "EXPR",
+        "how an expression is read, and the plan of each step",
+    ),
+    (
+        "\\sql",
+        "QUERY",
+        "SQL over the tables and the steps (step_1, segment names…)",
+    ),
+    (
+        "\\asof",
+        "DATE",
+        "set the evaluation date (YYYY-MM-DD or today)",
+    ),
+    ("\\timing", "on|off", "show evaluation times"),
+    (
+        "\\format",
+        "table|csv|json|markdown",
+        "how results are printed",
+    ),
+    ("\\maxrows", "N", "rows shown by results and previews"),
+    (
+        "\\export",
+        "STEP|EXPR TO PATH",
+        "members with their columns to a .csv, .json or .parquet file",
+    ),
+    ("\\load", "FILE", "run a script file"),
+    ("\\save", "FILE", "the session's definitions as a script"),
+    ("\\q", "", "quit (or Ctrl-D)"),
+];
+
+/// Reads a command line (starting with `\`).
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim().trim_end_matches(';').trim();
+    let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let need = |what: &str| -> Result<String, String> {
+        if rest.is_empty() {
+            Err(format!("{name} needs {what}"))
+        } else {
+            Ok(rest.to_string())
+        }
+    };
+    Ok(match name {
+        "\\?" => Command::Help(None),
+        "\\help" | "\\h" => Command::Help((!rest.is_empty()).then(|| rest.to_string())),
+        "\\q" | "\\quit" => Command::Quit,
+        "\\tables" | "\\dt" => Command::Tables,
+        "\\d" => Command::Describe(need("a table")?),
+        "\\segments" => Command::Segments,
+        "\\steps" => Command::Steps,
+        "\\show" => {
+            let text = need("a step or segment")?;
+            let mut parts = text.split_whitespace();
+            let target = parts.next().unwrap_or_default().to_string();
+            let limit = match parts.next() {
+                Some(n) => Some(
+                    n.parse()
+                        .map_err(|_| format!("\\show: '{n}' is not a number"))?,
+                ),
+                None => None,
+            };
+            Command::Show(target, limit)
+        }
+        "\\explain" => Command::Explain(need("an expression")?),
+        "\\sql" => Command::Sql(need("a query")?),
+        "\\asof" => Command::AsOf(need("a date")?),
+        "\\timing" => match rest {
+            "on" => Command::Timing(true),
+            "off" => Command::Timing(false),
+            _ => return Err("\\timing takes on or off".into()),
+        },
+        "\\format" => match rest {
+            "table" | "csv" | "json" | "markdown" => Command::Format(rest.to_string()),
+            _ => return Err("\\format takes table, csv, json or markdown".into()),
+        },
+        "\\maxrows" => Command::MaxRows(
+            rest.parse()
+                .map_err(|_| "\\maxrows takes a number".to_string())?,
+        ),
+        "\\export" => {
+            let text = need("STEP|EXPR TO PATH")?;
+            let lower = text.to_lowercase();
+            let at = lower
+                .rfind(" to ")
+                .ok_or("\\export needs STEP|EXPR TO PATH")?;
+            let (what, path) = (text[..at].trim(), text[at + 4..].trim());
+            if what.is_empty() || path.is_empty() {
+                return Err("\\export needs STEP|EXPR TO PATH".into());
+            }
+            Command::Export(what.to_string(), path.to_string())
+        }
+        "\\load" | "\\i" => Command::Load(need("a file")?),
+        "\\save" => Command::Save(need("a file")?),
+        other => {
+            let names = COMMANDS.iter().map(|(n, _, _)| *n);
+            let hint = ensemble::syntax::suggest(other, names)
+                .map(|s| format!(" — did you mean {s}?"))
+                .unwrap_or_default();
+            return Err(format!("unknown command {other}{hint} (\\? lists them)"));
+        }
+    })
+}
+
+/// `\?`.
+pub fn command_list() -> String {
+    let mut out = String::from("Commands:\n");
+    for (name, args, description) in COMMANDS {
+        out.push_str(&format!(
+            "  {:<34} {description}\n",
+            format!("{name} {args}")
+        ));
+    }
+    out.push_str("\nAnything else is the segment language, ended by ';' (see \\help).\n");
+    out
+}
+
+/// `\help TOPIC`.
+pub fn help(topic: Option<&str>) -> String {
+    match topic.unwrap_or("") {
+        "operators" | "sets" => "Set operators (intersection binds tighter than the others, all left-associative):\n  ∩ & inter intersect    ∪ | union    − - ∖ minus except sauf    Δ ^ xor\n  clients - acheteurs_recents ∩ vip   is   clients − (acheteurs_recents ∩ vip)\n".into(),
+        "criteria" => "Criteria in brackets: [city = 'Paris'], [points between 10 and 20], [city in ('Lyon', 'Lille')],\n  [email is null], [email like '%@x.fr'], [city contains 'ar'], [city starts with 'Pa'],\n  and / or / not, + - * /, days_since(d), months_since(d), years_since(d), greatest, least,\n  coalesce, lower, upper, abs, round\n".into(),
+        "aggregates" => "Aggregates over a related table, with optional where and within:\n  [count(purchases) > 3]  [sum(purchases.amount within 12 months) >= 1000]\n  avg min max first last count_distinct;  [has purchases where channel = 'web' within 30 days]  [no visits]\n".into(),
+        "dates" => "Dates: 2026-01-31, today, 30 days ago, 12 months ago (clamped to month ends), 2 weeks ago, 1 year ago;\n  d within 30 days (30 days ago < d <= today), d before X, d after X.\n  \\asof DATE or `as of DATE;` sets the evaluation date.\n".into(),
+        "steps" => "Every node of an evaluated expression is a step: step_1, step_2… and the segment names.\n  \\steps shows the tree, \\show vip 20 previews members, \\sql SELECT count(*) FROM vip queries them,\n  \\export vip TO vip.parquet writes them.\n".into(),
+        _ => format!("{}\nTopics: \\help operators | criteria | aggregates | dates | steps\nStatements: as of DATE;  field NAME = VALUE;  segment NAME = SET;  SET;\n", command_list()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(
+            parse("\\show vip 5"),
+            Ok(Command::Show("vip".into(), Some(5)))
+        );
+        assert_eq!(
+            parse("\\export clients - vip TO out/a.csv"),
+            Ok(Command::Export("clients - vip".into(), "out/a.csv".into()))
+        );
+        assert_eq!(parse("\\timing on;"), Ok(Command::Timing(true)));
+        assert!(parse("\\shwo vip")
+            .unwrap_err()
+            .contains("did you mean \\show"));
+        assert!(parse("\\d").is_err());
+    }
+}
