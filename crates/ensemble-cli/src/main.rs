@@ -52,6 +52,26 @@ enum Command {
         #[arg(long, value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Parse and check a script without running it; every error is listed.
+    #[command(
+        after_help = "Example:\n  ensemble check --catalog data/demo/ensemble.toml examples/loyalty.seg"
+    )]
+    Check {
+        #[command(flatten)]
+        input: Input,
+    },
+    /// Write the members of a script's last expression, with the universe's columns, to a
+    /// .csv, .json or .parquet file.
+    #[command(
+        after_help = "Example:\n  ensemble export --catalog data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip' --output vip.parquet"
+    )]
+    Export {
+        #[command(flatten)]
+        input: Input,
+        /// The file to write (.csv, .json or .parquet); written atomically.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Generate a realistic loyalty datamart (Parquet tables and their catalog).
     #[command(
         after_help = "Example:\n  ensemble generate --customers 1000000 --seed 7 --out data/1m"
@@ -420,6 +440,86 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             datamart::print_description(&session, &table)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))
+        }
+        Command::Check { input } => {
+            let (text, origin) = input.read()?;
+            let mut session = input.session().await?;
+            let parsed = ensemble::syntax::parse_script(&text)
+                .map_err(|e| Failure::Language(e.diagnostic().render(&text, &origin, color)))?;
+            let mut errors = String::new();
+            let mut count = 0;
+            for statement in &parsed.script.statements {
+                // The statement alone, at its place: spans and line numbers stay right.
+                // (Byte for byte: every character before it becomes as many spaces as it has
+                // bytes, so offsets are unchanged.)
+                let mut padded: String = text[..statement.span.start]
+                    .chars()
+                    .map(|c| {
+                        if c == '\n' {
+                            "\n".to_string()
+                        } else {
+                            " ".repeat(c.len_utf8())
+                        }
+                    })
+                    .collect();
+                padded.push_str(&text[statement.span.start..statement.span.end]);
+                let checked = match &statement.kind {
+                    ensemble::syntax::StatementKind::Evaluate(_) => {
+                        session.explain(&padded).map(|_| ())
+                    }
+                    _ => session.run_script(&padded, &origin).await.map(|_| ()),
+                };
+                if let Err(error) = checked {
+                    count += 1;
+                    errors.push_str(&match &error {
+                        EngineError::Language {
+                            diagnostic,
+                            source_text,
+                            origin: o,
+                        } if o == "<expression>" => {
+                            let _ = source_text;
+                            diagnostic.render(&text, &origin, color)
+                        }
+                        other => other.render(color),
+                    });
+                }
+            }
+            if count == 0 {
+                eprintln!(
+                    "{origin}: {} statement(s), no error",
+                    parsed.script.statements.len()
+                );
+                Ok(())
+            } else {
+                errors.push_str(&format!("{count} error(s)\n"));
+                Err(Failure::Language(errors))
+            }
+        }
+        Command::Export { input, output } => {
+            let (text, origin) = input.read()?;
+            let mut session = input.session().await?;
+            let run = session
+                .run_script(&text, &origin)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            let Some(evaluation) = run.last_evaluation() else {
+                return Err(Failure::Language(
+                    "Error: the script has no expression to export\n".into(),
+                ));
+            };
+            let table = evaluation.steps[evaluation.root].table.clone();
+            let batches = session
+                .members_with_columns(&table)
+                .await
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            output::write_batches(&batches, &output)
+                .map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
+            eprintln!(
+                "wrote {} members to {}",
+                ensemble::group_thousands(evaluation.count()),
+                output.display()
+            );
+            Ok(())
         }
         Command::Explain { input } => {
             let (text, origin) = input.read()?;

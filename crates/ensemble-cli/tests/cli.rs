@@ -433,3 +433,38 @@ fn repl_stops_on_the_first_error_and_keeps_earlier_definitions() {
         stderr(&unknown)
     );
 }
+
+#[test]
+fn check_lists_every_error_and_export_writes_members() {
+    let (dir, catalog) = datamart();
+    let catalog = catalog.to_str().unwrap();
+    let good = ensemble(&["check", "-c", catalog, loyalty_script().to_str().unwrap()]);
+    assert!(good.status.success(), "{}", stderr(&good));
+    let bad = ensemble(&[
+        "check", "-c", catalog, "-e",
+        "segment vip = [sum(purchases.amout) >= 1000];\nsegment ok = [points > 1];\nok ∩ vipp;\n[city = 3];",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let text = stderr(&bad);
+    assert!(
+        text.contains("line 1") && text.contains("line 3") && text.contains("line 4"),
+        "{text}"
+    );
+    assert!(text.contains("3 error(s)"), "{text}");
+
+    let out = dir.path().join("members.parquet");
+    let export = ensemble(&[
+        "export",
+        "-c",
+        catalog,
+        "--as-of",
+        "2026-06-30",
+        "-e",
+        "[points > 4900]",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    let bytes = std::fs::read(&out).expect("written");
+    assert_eq!(&bytes[..4], b"PAR1");
+}
