@@ -34,30 +34,9 @@ pub fn write_members(
             out.flush().map_err(|e| e.to_string())
         }
         Some(path) => {
-            let directory = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let file_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let temporary = directory.join(format!(".{file_name}.partial"));
-            let result = (|| {
-                let file = File::create(&temporary)
-                    .map_err(|e| format!("{}: {e}", temporary.display()))?;
-                let mut out = BufWriter::new(file);
-                write_to(evaluation, format, &mut out)?;
-                out.into_inner()
-                    .map_err(|e| e.to_string())?
-                    .sync_all()
-                    .map_err(|e| e.to_string())?;
-                std::fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&temporary);
-            }
-            result
+            let mut bytes = Vec::new();
+            write_to(evaluation, format, &mut bytes)?;
+            write_atomically(path, &bytes)
         }
     }
 }

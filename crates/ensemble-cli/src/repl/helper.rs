@@ -9,43 +9,12 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
+use ensemble::syntax::KEYWORDS;
+
 use super::commands::COMMANDS;
 
-/// Words the language reserves, and the function names, for completion and highlighting.
-pub const KEYWORDS: &[&str] = &[
-    "after",
-    "ago",
-    "all",
-    "and",
-    "as",
-    "before",
-    "between",
-    "contains",
-    "except",
-    "false",
-    "field",
-    "has",
-    "in",
-    "inter",
-    "intersect",
-    "is",
-    "like",
-    "minus",
-    "no",
-    "not",
-    "null",
-    "of",
-    "or",
-    "sauf",
-    "segment",
-    "starts",
-    "today",
-    "true",
-    "union",
-    "where",
-    "with",
-    "within",
-    "xor",
+/// Words completion offers besides the reserved keywords: units and function names.
+pub const EXTRA_WORDS: &[&str] = &[
     "days",
     "weeks",
     "months",
@@ -123,7 +92,7 @@ impl Completer for ReplHelper {
                 .lock()
                 .map(|v| v.clone())
                 .unwrap_or_default();
-            candidates.extend(KEYWORDS.iter().map(|k| k.to_string()));
+            candidates.extend(KEYWORDS.iter().chain(EXTRA_WORDS).map(|k| k.to_string()));
             candidates.extend(vocabulary.names);
             candidates.extend(vocabulary.tables);
             candidates.extend(vocabulary.columns);
@@ -151,7 +120,7 @@ impl Highlighter for ReplHelper {
         let mut out = String::with_capacity(line.len() + 16);
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
-            if KEYWORDS[..33].contains(&word.to_lowercase().as_str()) {
+            if KEYWORDS.contains(&word.to_lowercase().as_str()) {
                 out.push_str("\x1b[1;34m");
                 out.push_str(word);
                 out.push_str("\x1b[0m");
