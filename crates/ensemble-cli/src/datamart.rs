@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use ensemble::datagen::{generate, GenerateConfig};
-use ensemble::{group_thousands, Outcome, Session};
+use ensemble::{group_thousands, Outcome, Session, TableDescription};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The script the demo runs.
@@ -147,11 +147,10 @@ pub fn print_tables(session: &Session) {
     println!("{table}");
 }
 
-/// `ensemble describe TABLE`.
-pub async fn print_description(session: &Session, name: &str) -> Result<(), ensemble::EngineError> {
-    let description = session.describe(name).await?;
-    println!(
-        "{}: {} rows",
+/// `ensemble describe TABLE` and `\d TABLE`: the row count and a table of the columns.
+pub fn render_description(description: TableDescription) -> String {
+    let mut text = format!(
+        "{}: {} rows\n",
         description.name,
         group_thousands(description.rows as usize)
     );
@@ -168,6 +167,6 @@ pub async fn print_description(session: &Session, name: &str) -> Result<(), ense
             Cell::new(column.max.unwrap_or_default()),
         ]);
     }
-    println!("{table}");
-    Ok(())
+    text.push_str(&format!("{table}\n"));
+    text
 }

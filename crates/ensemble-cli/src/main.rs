@@ -17,7 +17,8 @@ use ensemble::{EngineError, Session};
     name = "ensemble",
     version,
     about = "Customer segmentation with set theory over Parquet loyalty data",
-    long_about = None
+    long_about = None,
+    after_help = "Without a command, `ensemble` opens the REPL.\n\nExit codes: 0 success, 1 an error in the script (syntax, names, types), 2 a data, catalog or I/O error.\nColours only on a terminal, never when NO_COLOR is set."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,7 +55,7 @@ enum Command {
     },
     /// Parse and check a script without running it; every error is listed.
     #[command(
-        after_help = "Example:\n  ensemble check --catalog data/demo/ensemble.toml examples/loyalty.seg"
+        after_help = "Examples:\n  ensemble check --catalog data/demo/ensemble.toml examples/loyalty.seg\n  ensemble check -c data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip'"
     )]
     Check {
         #[command(flatten)]
@@ -63,7 +64,7 @@ enum Command {
     /// Write the members of a script's last expression, with the universe's columns, to a
     /// .csv, .json or .parquet file.
     #[command(
-        after_help = "Example:\n  ensemble export --catalog data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip' --output vip.parquet"
+        after_help = "Examples:\n  ensemble export --catalog data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip' --output vip.parquet\n  ensemble export -c data/demo/ensemble.toml --as-of 2026-01-01 examples/loyalty.seg -o members.csv"
     )]
     Export {
         #[command(flatten)]
@@ -74,7 +75,7 @@ enum Command {
     },
     /// Generate a realistic loyalty datamart (Parquet tables and their catalog).
     #[command(
-        after_help = "Example:\n  ensemble generate --customers 1000000 --seed 7 --out data/1m"
+        after_help = "Examples:\n  ensemble generate --customers 1000000 --seed 7 --out data/1m\n  ensemble generate --customers 2000 --as-of 2025-12-31 --out /tmp/small"
     )]
     Generate {
         /// Number of customers.
@@ -95,8 +96,14 @@ enum Command {
     Import(ImportCommand),
     /// Run the demo: a 100 000-customer datamart (generated on first run in data/demo) and
     /// examples/loyalty.seg.
+    #[command(
+        after_help = "Examples:\n  ensemble demo\n  ensemble repl            (afterwards: explore the demo datamart)"
+    )]
     Demo,
     /// List the catalog's tables.
+    #[command(
+        after_help = "Examples:\n  ensemble tables --catalog data/demo/ensemble.toml\n  ensemble tables            (./ensemble.toml)"
+    )]
     Tables {
         /// The catalog file (TOML).
         #[arg(long, short, default_value = "ensemble.toml")]
@@ -104,7 +111,7 @@ enum Command {
     },
     /// Describe a table: columns, types, row count, null share, ranges.
     #[command(
-        after_help = "Example:\n  ensemble describe --catalog data/demo/ensemble.toml customers"
+        after_help = "Examples:\n  ensemble describe --catalog data/demo/ensemble.toml customers\n  ensemble describe -c data/demo/ensemble.toml purchases"
     )]
     Describe {
         /// The catalog file (TOML).
@@ -116,7 +123,7 @@ enum Command {
     /// Show how the last expression of a script is read and the plan of each step, without
     /// running it.
     #[command(
-        after_help = "Example:\n  ensemble explain --catalog data/ensemble.toml -e 'clients - acheteurs_recents ∩ vip'"
+        after_help = "Examples:\n  ensemble explain --catalog data/demo/ensemble.toml examples/loyalty.seg\n  ensemble explain -c data/demo/ensemble.toml -e 'all - [has purchases within 12 months]'"
     )]
     Explain {
         #[command(flatten)]
@@ -437,9 +444,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let session = Session::open(&catalog)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
-            datamart::print_description(&session, &table)
+            let description = session
+                .describe(&table)
                 .await
-                .map_err(|e| Failure::from_engine(&e, color))
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            print!("{}", datamart::render_description(description));
+            Ok(())
         }
         Command::Check { input } => {
             let (text, origin) = input.read()?;

@@ -241,6 +241,31 @@ fn explain_prints_the_reading_and_plans() {
 fn help_texts() {
     insta::assert_snapshot!("run_help", stdout(&ensemble(&["run", "--help"])));
     insta::assert_snapshot!("help", stdout(&ensemble(&["--help"])));
+    // Every subcommand's help, with its examples.
+    for command in [
+        "repl", "check", "export", "explain", "generate", "demo", "tables", "describe",
+    ] {
+        let output = ensemble(&[command, "--help"]);
+        assert!(output.status.success(), "{command} --help");
+        let text = stdout(&output);
+        assert!(
+            text.contains("Examples:"),
+            "{command} --help has examples:\n{text}"
+        );
+        insta::assert_snapshot!(format!("{command}_help"), text);
+    }
+    insta::assert_snapshot!(
+        "import_csv_help",
+        stdout(&ensemble(&["import", "csv", "--help"]))
+    );
+}
+
+#[test]
+fn repl_help_lists_every_command() {
+    let (_dir, catalog) = datamart();
+    let output = repl(&catalog, "\\?\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!("repl_commands", stdout(&output));
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub struct Repl {
     settings: Settings,
     color: bool,
     vocabulary: Arc<Mutex<Vocabulary>>,
+    progress: Progress,
 }
 
 impl Repl {
@@ -52,6 +53,7 @@ impl Repl {
             },
             color,
             vocabulary: Arc::new(Mutex::new(Vocabulary::default())),
+            progress: Progress::default(),
         };
         repl.refresh_vocabulary();
         repl
@@ -120,6 +122,13 @@ impl Repl {
             vocabulary: self.vocabulary.clone(),
             color: self.color,
         }));
+        let mut interrupts = match Interrupts::listen() {
+            Ok(interrupts) => interrupts,
+            Err(error) => {
+                eprintln!("Error: cannot listen for Ctrl-C: {error}");
+                return;
+            }
+        };
         let history = history_path();
         if let Some(path) = &history {
             let _ = editor.load_history(path);
@@ -140,9 +149,12 @@ impl Repl {
                     if let Some(path) = &history {
                         let _ = editor.append_history(path);
                     }
+                    // Ctrl-C while the editor reads is a key (it clears the input); while an
+                    // entry runs, the terminal is back in cooked mode and Ctrl-C is a signal.
+                    interrupts.forget_pending();
                     let outcome = tokio::select! {
                         outcome = self.entry_with_progress(&line) => Some(outcome),
-                        _ = tokio::signal::ctrl_c() => None,
+                        _ = interrupts.next() => None,
                     };
                     match outcome {
                         Some(Ok(true)) => break,
@@ -161,24 +173,17 @@ impl Repl {
         }
     }
 
-    /// Runs an entry; on a terminal, a spinner appears if it takes more than a moment.
+    /// Runs an entry; on a terminal, a spinner appears if it takes more than a moment. The
+    /// spinner goes away with the entry, whether it finishes or is cancelled (dropped).
     async fn entry_with_progress(&mut self, entry: &str) -> Result<bool, EntryError> {
-        let spinner = tokio::spawn(async {
-            tokio::time::sleep(Duration::from_millis(700)).await;
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message("evaluating… (Ctrl-C cancels)");
-            bar.enable_steady_tick(Duration::from_millis(120));
-            // Kept alive until the task is aborted.
-            std::future::pending::<()>().await;
-            drop(bar);
-        });
-        let result = self.entry(entry).await;
-        spinner.abort();
-        let _ = spinner.await;
-        result
+        let _progress = self
+            .progress
+            .start(Duration::from_millis(700), "evaluating… (Ctrl-C cancels)");
+        self.entry(entry).await
     }
 
     fn report(&self, error: &EntryError, entry: &str) {
+        self.progress.stop();
         match error {
             EntryError::Engine(EngineError::Language {
                 diagnostic,
@@ -205,6 +210,7 @@ impl Repl {
             .run_script(entry, "<repl>")
             .await
             .map_err(EntryError::Engine)?;
+        self.progress.stop();
         for note in &run.notes {
             eprint!("{}", note.render(entry, "<repl>", self.color));
         }
@@ -221,6 +227,7 @@ impl Repl {
     }
 
     async fn print_evaluation(&self, evaluation: &Evaluation) -> Result<(), EntryError> {
+        self.progress.stop();
         print!("{}", evaluation.tree());
         let timing = if self.settings.timing {
             format!(" in {:.1?}", evaluation.elapsed)
@@ -242,6 +249,7 @@ impl Repl {
     }
 
     fn print_batches(&self, batches: &[RecordBatch]) -> Result<(), EntryError> {
+        self.progress.stop();
         let text = render_batches(batches, &self.settings.format, self.settings.max_rows)
             .map_err(EntryError::Message)?;
         print!("{text}");
@@ -253,9 +261,15 @@ impl Repl {
             Command::Quit => return Ok(true),
             Command::Help(topic) => print!("{}", commands::help(topic.as_deref())),
             Command::Tables => crate::datamart::print_tables(&self.session),
-            Command::Describe(table) => crate::datamart::print_description(&self.session, &table)
-                .await
-                .map_err(EntryError::Engine)?,
+            Command::Describe(table) => {
+                let description = self
+                    .session
+                    .describe(&table)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                self.progress.stop();
+                print!("{}", crate::datamart::render_description(description));
+            }
             Command::Segments => {
                 let listing = self.session.listing();
                 if listing.is_empty() {
@@ -362,6 +376,7 @@ impl Repl {
                     .map_err(EntryError::Engine)?;
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
+                self.progress.stop();
                 println!("wrote {} members to {path}", group_thousands(rows));
             }
             Command::Load(file) => {
@@ -372,6 +387,7 @@ impl Repl {
                     .run_script(&text, &file)
                     .await
                     .map_err(EntryError::Engine)?;
+                self.progress.stop();
                 println!("{file}: {} statement(s)", run.outcomes.len());
                 if let Some(evaluation) = run.last_evaluation() {
                     self.print_evaluation(evaluation).await?;
@@ -413,6 +429,98 @@ impl Repl {
         }
         if let Ok(mut shared) = self.vocabulary.lock() {
             *shared = vocabulary;
+        }
+    }
+}
+
+/// Ctrl-C as signals, listened to for the whole REPL session. The listener exists before any
+/// entry starts, so a Ctrl-C that arrives while an entry is still in a synchronous stretch
+/// (parsing, planning) is not lost: it cancels the entry as soon as the entry yields.
+struct Interrupts {
+    #[cfg(unix)]
+    signals: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    signals: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    fn listen() -> std::io::Result<Interrupts> {
+        Ok(Interrupts {
+            #[cfg(unix)]
+            signals: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+            #[cfg(windows)]
+            signals: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    /// Drops a Ctrl-C that arrived between entries, so that it does not cancel the next one.
+    fn forget_pending(&mut self) {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        while let std::task::Poll::Ready(Some(())) = self.signals.poll_recv(&mut context) {}
+    }
+
+    /// The next Ctrl-C.
+    async fn next(&mut self) {
+        self.signals.recv().await;
+    }
+}
+
+/// A progress spinner on stderr that shows up after a delay (indicatif draws only on a
+/// terminal). Output must not interleave with it: whoever prints a result first calls
+/// [`Progress::stop`], and dropping the guard of [`Progress::start`] stops it too (an entry
+/// cancelled by Ctrl-C).
+#[derive(Clone, Default)]
+struct Progress {
+    state: Arc<Mutex<ProgressState>>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    /// Bumped by each start and each stop, so a stale timer never shows a spinner.
+    generation: u64,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// Stops the spinner when dropped.
+struct ProgressGuard(Progress);
+
+impl Drop for ProgressGuard {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+impl Progress {
+    /// Shows `message` with a spinner if the guard is still alive after `delay`.
+    fn start(&self, delay: Duration, message: &'static str) -> ProgressGuard {
+        let generation = match self.state.lock() {
+            Ok(mut state) => {
+                state.generation += 1;
+                state.generation
+            }
+            Err(_) => return ProgressGuard(self.clone()),
+        };
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Ok(mut state) = state.lock() {
+                if state.generation == generation {
+                    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    state.bar = Some(bar);
+                }
+            }
+        });
+        ProgressGuard(self.clone())
+    }
+
+    /// Clears the spinner, if one is showing, and keeps a pending one from appearing.
+    fn stop(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.generation += 1;
+            if let Some(bar) = state.bar.take() {
+                bar.finish_and_clear();
+            }
         }
     }
 }
