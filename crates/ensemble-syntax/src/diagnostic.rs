@@ -84,6 +84,13 @@ impl Diagnostic {
         let start = clamp_to_char_boundary(source, self.span.start);
         let end = clamp_to_char_boundary(source, self.span.end.max(self.span.start)).max(start);
         let (line, column) = line_col(source, start);
+        // A very long line (a generated one-line script) is shown as an excerpt around the
+        // span; the headline keeps the real line and column.
+        let excerpt = crate::long_line::excerpt(source, start, end);
+        let (shown, start, end) = match &excerpt {
+            Some(cut) => (cut.source.as_str(), cut.start, cut.end),
+            None => (source, start, end),
+        };
         let mut report = Report::build(kind, (origin, start..end))
             .with_config(
                 Config::default()
@@ -101,9 +108,21 @@ impl Diagnostic {
         let mut out = Vec::new();
         let written = report
             .finish()
-            .write((origin, Source::from(source)), &mut out);
+            .write((origin, Source::from(shown)), &mut out);
         match written {
-            Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+            Ok(()) => {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                if excerpt.is_none() {
+                    return text;
+                }
+                // ariadne's location header counts columns in the excerpt: put the real one.
+                let (_, shown_column) = line_col(shown, start);
+                text.replacen(
+                    &format!("{origin}:{line}:{shown_column} "),
+                    &format!("{origin}:{line}:{column} "),
+                    1,
+                )
+            }
             // Rendering into memory cannot fail for I/O reasons; keep a plain fallback anyway.
             Err(_) => format!("{self} (line {line}, column {column})\n"),
         }

@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod display;
 pub mod error;
 mod grammar;
+mod long_line;
 pub mod parser;
 pub mod stack;
 

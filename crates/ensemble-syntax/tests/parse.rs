@@ -261,6 +261,33 @@ fn error_messages() {
 }
 
 #[test]
+fn an_error_on_a_very_long_line_shows_an_excerpt_with_the_real_column() {
+    // A generated one-line script: 100 leaves, a mistake after the 60th.
+    let leaves: Vec<String> = (0..100)
+        .map(|k| {
+            if k == 60 {
+                "[x > ]".to_string()
+            } else {
+                format!("[count(purchases where amount > {k}) >= 2]")
+            }
+        })
+        .collect();
+    let source = format!("as of 2026-06-30;\n{};\n", leaves.join(" | "));
+    let text = error(&source);
+    let column = source.lines().nth(1).unwrap().find("[x > ]").unwrap() + 6;
+    assert!(
+        text.contains(&format!("(line 2, column {column})")),
+        "the headline keeps the real column:\n{text}"
+    );
+    assert!(text.contains(&format!("input.seg:2:{column} ")), "{text}");
+    assert!(
+        text.lines().all(|l| l.chars().count() < 200),
+        "no line runs off the screen:\n{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     for (open, close) in [("(", ")"), ("[", "]")] {
         let source = format!("{}a{}", open.repeat(10_000), close.repeat(10_000));
