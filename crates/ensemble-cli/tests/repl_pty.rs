@@ -64,6 +64,13 @@ fn type_line(repl: &mut PtySession, line: &str) {
     repl.flush().expect("flush");
 }
 
+/// Types `text` and presses Tab.
+fn type_then_tab(repl: &mut PtySession, text: &str) {
+    repl.send(text).expect("typing");
+    repl.send("\t").expect("Tab");
+    repl.flush().expect("flush");
+}
+
 /// Waits for `needle`, returning what came before it.
 fn expect(repl: &mut PtySession, needle: &str) -> String {
     match repl.exp_string(needle) {
@@ -183,19 +190,14 @@ fn tab_completes_columns_and_commands_and_ctrl_r_searches_history() {
     let mut repl = spawn_repl(&catalog, &dir.path().join("history"));
 
     // `purchases.am⇥` completes to `purchases.amount`: the statement is accepted as typed.
-    repl.send("segment big = [sum(purchases.am")
-        .expect("typing");
-    repl.send("\t").expect("Tab");
-    repl.flush().expect("flush");
+    type_then_tab(&mut repl, "segment big = [sum(purchases.am");
     expect(&mut repl, "purchases.amount");
     type_line(&mut repl, ") >= 500];");
     expect(&mut repl, "segment big defined");
 
     // Commands complete too.
-    repl.send("\\segm").expect("typing");
-    repl.send("\t").expect("Tab");
-    repl.send("\r").expect("Enter");
-    repl.flush().expect("flush");
+    type_then_tab(&mut repl, "\\segm");
+    type_line(&mut repl, "");
     expect(&mut repl, "[sum(purchases.amount) >= 500]");
 
     // Ctrl-R finds the definition in the history; Enter runs it again (a redefinition).

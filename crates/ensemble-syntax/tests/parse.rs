@@ -280,6 +280,14 @@ fn an_error_on_a_very_long_line_shows_an_excerpt_with_the_real_column() {
         "the headline keeps the real column:\n{text}"
     );
     assert!(text.contains(&format!("input.seg:2:{column} ")), "{text}");
+    let coloured = parse_script(&source)
+        .expect_err("a syntax error")
+        .diagnostic()
+        .render(&source, "input.seg", true);
+    assert!(
+        coloured.contains(&format!("input.seg:2:{column} ")),
+        "the header is corrected with colours on too:\n{coloured}"
+    );
     assert!(
         text.lines().all(|l| l.chars().count() < 200),
         "no line runs off the screen:\n{text}"

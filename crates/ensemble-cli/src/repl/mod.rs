@@ -227,7 +227,6 @@ impl Repl {
     }
 
     async fn print_evaluation(&self, evaluation: &Evaluation) -> Result<(), EntryError> {
-        self.progress.stop();
         print!("{}", evaluation.tree());
         let timing = if self.settings.timing {
             format!(" in {:.1?}", evaluation.elapsed)
