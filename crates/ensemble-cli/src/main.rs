@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ensemble::{EngineError, Session};
+use ensemble::{EngineError, Session, SessionOptions};
 
 /// Customer segmentation with set theory over Parquet loyalty data.
 #[derive(Debug, Parser)]
@@ -23,6 +23,11 @@ use ensemble::{EngineError, Session};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Memory the query operators may hold at once (for example 512M or 4G); past it they
+    /// spill to disk or the statement fails. Default: ENSEMBLE_MEMORY_LIMIT, else 60 % of the
+    /// machine's memory.
+    #[arg(long, global = true, value_parser = ensemble::parse_size)]
+    memory_limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,9 +269,9 @@ impl Input {
         Ok((text, path.display().to_string()))
     }
 
-    async fn session(&self) -> Result<Session, Failure> {
+    async fn session(&self, options: &SessionOptions) -> Result<Session, Failure> {
         let color = stderr_color();
-        let mut session = Session::open(&self.catalog)
+        let mut session = Session::open_with(&self.catalog, options)
             .await
             .map_err(|e| Failure::from_engine(&e, color))?;
         if let Some(date) = self.as_of {
@@ -278,6 +283,9 @@ impl Input {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let color = stderr_color();
+    let options = SessionOptions {
+        memory_limit: cli.memory_limit,
+    };
     let command = cli.command.unwrap_or(Command::Repl {
         catalog: None,
         as_of: None,
@@ -296,7 +304,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         )
                     })?,
             };
-            let mut session = Session::open(&catalog)
+            let mut session = Session::open_with(&catalog, &options)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
             if let Some(date) = as_of {
@@ -314,7 +322,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             output,
         } => {
             let (text, origin) = input.read()?;
-            let mut session = input.session().await?;
+            let mut session = input.session(&options).await?;
             let run = session
                 .run_script(&text, &origin)
                 .await
@@ -426,7 +434,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo => {
             let catalog =
                 datamart::demo_datamart().map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
-            let mut session = Session::open(&catalog)
+            let mut session = Session::open_with(&catalog, &options)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
             datamart::run_demo(&mut session)
@@ -434,14 +442,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::from_engine(&e, color))
         }
         Command::Tables { catalog } => {
-            let session = Session::open(&catalog)
+            let session = Session::open_with(&catalog, &options)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
             datamart::print_tables(&session);
             Ok(())
         }
         Command::Describe { catalog, table } => {
-            let session = Session::open(&catalog)
+            let session = Session::open_with(&catalog, &options)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
             let description = session
@@ -453,61 +461,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Check { input } => {
             let (text, origin) = input.read()?;
-            let mut session = input.session().await?;
-            let parsed = ensemble::syntax::parse_script(&text)
-                .map_err(|e| Failure::Language(e.diagnostic().render(&text, &origin, color)))?;
-            let mut errors = String::new();
-            let mut count = 0;
-            for statement in &parsed.script.statements {
-                // The statement alone, at its place: spans and line numbers stay right.
-                // (Byte for byte: every character before it becomes as many spaces as it has
-                // bytes, so offsets are unchanged.)
-                let mut padded: String = text[..statement.span.start]
-                    .chars()
-                    .map(|c| {
-                        if c == '\n' {
-                            "\n".to_string()
-                        } else {
-                            " ".repeat(c.len_utf8())
-                        }
-                    })
-                    .collect();
-                padded.push_str(&text[statement.span.start..statement.span.end]);
-                let checked = match &statement.kind {
-                    ensemble::syntax::StatementKind::Evaluate(_) => {
-                        session.explain(&padded).map(|_| ())
-                    }
-                    _ => session.run_script(&padded, &origin).await.map(|_| ()),
-                };
-                if let Err(error) = checked {
-                    count += 1;
-                    errors.push_str(&match &error {
-                        EngineError::Language {
-                            diagnostic,
-                            source_text,
-                            origin: o,
-                        } if o == "<expression>" => {
-                            let _ = source_text;
-                            diagnostic.render(&text, &origin, color)
-                        }
-                        other => other.render(color),
-                    });
-                }
+            let mut session = input.session(&options).await?;
+            let check = session
+                .check_script(&text, &origin)
+                .map_err(|e| Failure::from_engine(&e, color))?;
+            for note in &check.notes {
+                eprint!("{}", note.render(&text, &origin, color));
             }
-            if count == 0 {
-                eprintln!(
-                    "{origin}: {} statement(s), no error",
-                    parsed.script.statements.len()
-                );
-                Ok(())
-            } else {
-                errors.push_str(&format!("{count} error(s)\n"));
-                Err(Failure::Language(errors))
+            if check.errors.is_empty() {
+                eprintln!("{origin}: {} statement(s), no error", check.statements);
+                return Ok(());
             }
+            let mut errors: String = check.errors.iter().map(|e| e.render(color)).collect();
+            errors.push_str(&format!("{} error(s)\n", check.errors.len()));
+            Err(Failure::Language(errors))
         }
         Command::Export { input, output } => {
             let (text, origin) = input.read()?;
-            let mut session = input.session().await?;
+            let mut session = input.session(&options).await?;
             let run = session
                 .run_script(&text, &origin)
                 .await
@@ -533,7 +504,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Explain { input } => {
             let (text, origin) = input.read()?;
-            let mut session = input.session().await?;
+            let mut session = input.session(&options).await?;
             // Definitions run; the last bare expression is explained, not evaluated.
             let parsed = ensemble::syntax::parse_script(&text)
                 .map_err(|e| Failure::Language(e.diagnostic().render(&text, &origin, color)))?;

@@ -5,15 +5,18 @@
 //! the aggregate's canonical text, so identical aggregates are computed once). Aggregate
 //! filters are lowered against the related table's own columns.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn as f;
 use datafusion::logical_expr::{cast, ident, lit, when, Expr as DfExpr};
 use ensemble_syntax::*;
 
+use crate::arithmetic::{CheckedArithmetic, CheckedOp};
 use crate::catalog::{CatalogSchema, RelatedSchema};
 use crate::definitions::Definitions;
 use crate::error::{CheckError, CheckErrorKind};
@@ -83,6 +86,16 @@ enum Scope<'a> {
     Related(&'a RelatedSchema),
 }
 
+/// Most nodes a field may expand to once the fields it uses are inlined: a chain such as
+/// `field f2 = f1 + f1; field f3 = f2 + f2; …` doubles at each step, and is refused here
+/// instead of exhausting memory.
+pub const MAX_EXPANDED_NODES: usize = 50_000;
+
+/// Deepest nesting of a field once the fields it uses are written out: deeper expressions
+/// would overflow the stacks of the query engine's recursive passes. It matches the
+/// parser's limit on the depth of a written expression.
+pub const MAX_EXPANDED_DEPTH: usize = ensemble_syntax::MAX_TREE_DEPTH;
+
 /// Checks and lowers value expressions for one evaluation date.
 pub struct CriterionLowerer<'a> {
     catalog: &'a CatalogSchema,
@@ -92,6 +105,14 @@ pub struct CriterionLowerer<'a> {
     pub(crate) stack: Vec<String>,
     /// What the lowered expressions need.
     pub needs: Needs,
+    /// Each field lowered once per lowerer, with what it needs.
+    field_memo: HashMap<String, (Lowered, Needs)>,
+    /// Checking only: fields whose type is known (`Definitions::field_types`) are not expanded.
+    pub(crate) check_only: bool,
+    /// The segment whose definition is being lowered, to locate evaluation errors.
+    pub(crate) current_segment: Option<String>,
+    /// Set from another thread to stop checking (Ctrl-C).
+    pub(crate) cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> CriterionLowerer<'a> {
@@ -103,7 +124,27 @@ impl<'a> CriterionLowerer<'a> {
             as_of,
             stack: Vec::new(),
             needs: Needs::default(),
+            field_memo: HashMap::new(),
+            check_only: false,
+            current_segment: None,
+            cancel: None,
         }
+    }
+
+    /// Stops with a "cancelled" error once the cancel flag is set.
+    pub(crate) fn check_cancelled(&self, span: Span) -> Result<(), CheckError> {
+        match self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(cancelled(span)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The stored definition being lowered (innermost field, else the segment).
+    fn current_definition(&self) -> Option<String> {
+        self.stack
+            .last()
+            .cloned()
+            .or_else(|| self.current_segment.clone())
     }
 
     /// Lowers a criterion: it must be true or false.
@@ -119,6 +160,7 @@ impl<'a> CriterionLowerer<'a> {
     }
 
     fn lower(&mut self, expr: &Expr, scope: Scope<'_>) -> Result<Lowered, CheckError> {
+        self.check_cancelled(expr.span)?;
         match &expr.kind {
             ExprKind::Literal(literal) => literal_value(literal, expr.span),
             ExprKind::Today => Ok(date_value(self.as_of)),
@@ -146,7 +188,7 @@ impl<'a> CriterionLowerer<'a> {
                     }
                 }
             }
-            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, scope),
+            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, expr, scope),
             ExprKind::IsNull {
                 expr: operand,
                 negated,
@@ -296,7 +338,15 @@ impl<'a> CriterionLowerer<'a> {
                 }
             }),
             Scope::Member => {
+                if let Some(start) = self.stack.iter().position(|n| *n == name.name) {
+                    return Err(cycle_error(&self.stack[start..], &name.name, name.span));
+                }
                 if let Some(field) = self.definitions.fields.get(&name.name) {
+                    if self.check_only {
+                        if let Some(ty) = self.definitions.field_types.get(&name.name) {
+                            return Ok(placeholder(*ty));
+                        }
+                    }
                     return self.field(&name.name, field, name.span);
                 }
                 let universe = &self.catalog.universe;
@@ -319,30 +369,74 @@ impl<'a> CriterionLowerer<'a> {
                     .iter()
                     .map(|f| f.name().as_str())
                     .chain(self.definitions.fields.keys().map(String::as_str));
-                Err(CheckError::new(
+                let error = CheckError::new(
                     CheckErrorKind::UnknownName,
                     format!(
                         "unknown column or field '{}' (not a column of {} nor a field)",
                         name.name, universe.table
                     ),
                     name.span,
-                )
-                .with_suggestion(suggest(&name.name, candidates)))
+                );
+                Err(match suggest(&name.name, candidates) {
+                    Some(close) => error.with_suggestion(Some(close)),
+                    // `[city = Paris]`: a text value written without quotes.
+                    None => error.with_help(format!(
+                        "if '{0}' is a text value, write it in quotes: '{0}'",
+                        name.name
+                    )),
+                })
             }
         }
     }
 
+    /// Lowers a field once per lowerer: later uses reuse the result (and what it needs), so
+    /// a field used twice by another is not expanded twice.
     fn field(&mut self, name: &str, body: &Expr, span: Span) -> Result<Lowered, CheckError> {
+        if let Some((lowered, needs)) = self.field_memo.get(name) {
+            let lowered = lowered.clone();
+            self.needs.extend(needs);
+            return Ok(lowered);
+        }
         if let Some(start) = self.stack.iter().position(|n| n == name) {
             return Err(cycle_error(&self.stack[start..], name, span));
         }
         self.stack.push(name.to_string());
-        let lowered = self.lower(body, Scope::Member).map_err(|mut error| {
+        let outer_needs = std::mem::take(&mut self.needs);
+        let lowered = self.lower(body, Scope::Member).and_then(|lowered| {
+            if depth(&lowered.expr) > MAX_EXPANDED_DEPTH {
+                return Err(CheckError::new(
+                    CheckErrorKind::TooLarge,
+                    format!(
+                        "field '{name}' nests more than {MAX_EXPANDED_DEPTH} levels once the fields it uses are written out"
+                    ),
+                    body.span,
+                )
+                .with_help("a chain of fields each built on the previous one nests one level per field: shorten the chain"));
+            }
+            let nodes = count_nodes(&lowered.expr);
+            if nodes > MAX_EXPANDED_NODES {
+                return Err(CheckError::new(
+                    CheckErrorKind::TooLarge,
+                    format!(
+                        "field '{name}' expands to more than {} operations once the fields it uses are written out",
+                        MAX_EXPANDED_NODES
+                    ),
+                    body.span,
+                )
+                .with_help("a field that uses another field twice doubles in size: compute the repeated part once, or simplify"));
+            }
+            Ok(lowered)
+        });
+        let field_needs = std::mem::replace(&mut self.needs, outer_needs);
+        self.stack.pop();
+        let lowered = lowered.map_err(|mut error| {
             error.definition.get_or_insert_with(|| name.to_string());
             error
-        });
-        self.stack.pop();
-        lowered
+        })?;
+        self.needs.extend(&field_needs);
+        self.field_memo
+            .insert(name.to_string(), (lowered.clone(), field_needs));
+        Ok(lowered)
     }
 
     fn qualified(
@@ -396,6 +490,7 @@ impl<'a> CriterionLowerer<'a> {
         op: BinaryOp,
         left: &Expr,
         right: &Expr,
+        whole: &Expr,
         scope: Scope<'_>,
     ) -> Result<Lowered, CheckError> {
         let l = self.lower(left, scope)?;
@@ -429,16 +524,40 @@ impl<'a> CriterionLowerer<'a> {
                 expect_numeric(&r, right, &symbol)?;
                 let ty = l.ty.unify(r.ty).unwrap_or(ValueType::Float);
                 let (a, b) = (l.expr, r.expr);
+                let checked = match op {
+                    BinaryOp::Add => CheckedOp::Add,
+                    BinaryOp::Sub => CheckedOp::Sub,
+                    _ => CheckedOp::Mul,
+                };
                 Ok(match op {
+                    // Whole numbers never wrap around: an overflow is an error at this span.
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul if ty == ValueType::Integer => {
+                        Lowered {
+                            expr: CheckedArithmetic::call(
+                                checked,
+                                a,
+                                b,
+                                whole.to_string(),
+                                whole.span,
+                                self.current_definition(),
+                            ),
+                            ty,
+                        }
+                    }
                     BinaryOp::Add => Lowered { expr: a + b, ty },
                     BinaryOp::Sub => Lowered { expr: a - b, ty },
                     BinaryOp::Mul => Lowered { expr: a * b, ty },
+                    // Division by zero is unknown (null), for every numeric type; division of
+                    // whole numbers is not truncated: 5 / 2 = 2.5.
                     _ if ty == ValueType::Integer || ty == ValueType::Float => Lowered {
-                        // Division of whole numbers is not truncated: 5 / 2 = 2.5.
-                        expr: cast(a, DataType::Float64) / cast(b, DataType::Float64),
+                        expr: cast(a, DataType::Float64)
+                            / f::nullif(cast(b, DataType::Float64), lit(0f64)),
                         ty: ValueType::Float,
                     },
-                    _ => Lowered { expr: a / b, ty },
+                    _ => Lowered {
+                        expr: a / f::nullif(b, lit(0i64)),
+                        ty,
+                    },
                 })
             }
         }
@@ -859,6 +978,59 @@ fn unknown_table(catalog: &CatalogSchema, table: &Ident) -> CheckError {
         table.span,
     )
     .with_suggestion(suggest(&table.name, catalog.table_names()))
+}
+
+/// The error of a check stopped by Ctrl-C.
+pub(crate) fn cancelled(span: Span) -> CheckError {
+    CheckError::new(CheckErrorKind::Cancelled, "cancelled", span)
+}
+
+/// Nodes of a lowered expression.
+fn count_nodes(expr: &DfExpr) -> usize {
+    let mut nodes = 0usize;
+    let _ = expr.apply(|_| {
+        nodes += 1;
+        Ok(if nodes > MAX_EXPANDED_NODES {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    nodes
+}
+
+/// Levels of a lowered expression; stops descending past [`MAX_EXPANDED_DEPTH`], so a
+/// deep tree costs no more than a shallow one of the same size.
+fn depth(expr: &DfExpr) -> usize {
+    fn walk(expr: &DfExpr, level: usize) -> usize {
+        if level > MAX_EXPANDED_DEPTH {
+            return level;
+        }
+        let mut deepest = level;
+        let _ = expr.apply_children(|child| {
+            deepest = deepest.max(walk(child, level + 1));
+            Ok(TreeNodeRecursion::Continue)
+        });
+        deepest
+    }
+    walk(expr, 1)
+}
+
+/// A stand-in of a known type for a field that was checked when it was defined.
+fn placeholder(ty: ValueType) -> Lowered {
+    let data_type = match ty {
+        ValueType::Integer => DataType::Int64,
+        ValueType::Decimal => DataType::Decimal128(38, 10),
+        ValueType::Float => DataType::Float64,
+        ValueType::String => DataType::Utf8,
+        ValueType::Boolean => DataType::Boolean,
+        ValueType::Date => DataType::Date32,
+        ValueType::Null => DataType::Null,
+    };
+    Lowered {
+        expr: lit(ScalarValue::try_from(&data_type).unwrap_or(ScalarValue::Null)),
+        ty,
+    }
 }
 
 pub(crate) fn cycle_error(path: &[String], back_to: &str, span: Span) -> CheckError {

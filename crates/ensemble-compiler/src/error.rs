@@ -27,6 +27,10 @@ pub enum CheckErrorKind {
     Unsupported,
     /// A definition whose name is already taken by something else.
     NameClash,
+    /// A definition that expands beyond what can be evaluated (see `MAX_EXPANDED_NODES`).
+    TooLarge,
+    /// Checking was interrupted (Ctrl-C).
+    Cancelled,
 }
 
 /// A check that failed, with where and, when possible, how to fix it.

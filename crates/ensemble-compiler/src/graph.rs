@@ -5,7 +5,10 @@
 //! key is the canonical text of what it computes, with fields inlined, segments expanded and
 //! the operands of commutative operations sorted.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
 use datafusion::logical_expr::Expr as DfExpr;
@@ -47,7 +50,8 @@ pub enum StepOp {
 #[derive(Debug, Clone)]
 pub struct StepNode {
     /// Canonical text of what the step computes: equal keys, equal members (for one as-of
-    /// date and one state of the data).
+    /// date and one state of the data). An operand whose key is longer than 96 bytes appears
+    /// as a 128-bit digest of it, so that keys stay short however deep the definitions nest.
     pub key: String,
     /// What it computes.
     pub op: StepOp,
@@ -90,26 +94,119 @@ pub fn build_graph(
     definitions: &Definitions,
     as_of: NaiveDate,
 ) -> Result<StepGraph, CheckError> {
-    ensemble_syntax::stack::with_large_stack(|| build_graph_here(expr, catalog, definitions, as_of))
+    Checker::new(catalog, definitions, as_of).graph(expr)
 }
 
-fn build_graph_here(
-    expr: &SetExpr,
-    catalog: &CatalogSchema,
-    definitions: &Definitions,
+/// Checks and builds step DAGs for one catalog, set of definitions and evaluation date,
+/// optionally interrupted from another thread.
+///
+/// Every segment and field is expanded once per graph, however often it is used, and step
+/// keys stay short (see [`StepNode::key`]), so the work is linear in the size of the
+/// definitions reached.
+#[derive(Clone, Copy)]
+pub struct Checker<'a> {
+    catalog: &'a CatalogSchema,
+    definitions: &'a Definitions,
     as_of: NaiveDate,
-) -> Result<StepGraph, CheckError> {
-    let mut builder = GraphBuilder {
-        lowerer: CriterionLowerer::new(catalog, definitions, as_of),
-        definitions,
-        steps: Vec::new(),
-        by_key: HashMap::new(),
-        segment_stack: Vec::new(),
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker over `catalog` and `definitions`, evaluating as of the end of `as_of`.
+    pub fn new(catalog: &'a CatalogSchema, definitions: &'a Definitions, as_of: NaiveDate) -> Self {
+        Checker {
+            catalog,
+            definitions,
+            as_of,
+            cancel: None,
+        }
+    }
+
+    /// The definitions checked against.
+    pub fn definitions(&self) -> &'a Definitions {
+        self.definitions
+    }
+
+    /// The same checker over other definitions.
+    pub(crate) fn over<'b>(&self, definitions: &'b Definitions) -> Checker<'b>
+    where
+        'a: 'b,
+    {
+        Checker {
+            catalog: self.catalog,
+            definitions,
+            as_of: self.as_of,
+            cancel: self.cancel,
+        }
+    }
+
+    /// Stops with a [`crate::CheckErrorKind::Cancelled`] error as soon as `flag` is set.
+    pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Checks `expr` and builds its step DAG.
+    pub fn graph(&self, expr: &SetExpr) -> Result<StepGraph, CheckError> {
+        ensemble_syntax::stack::with_large_stack(|| {
+            let mut builder = self.builder(None);
+            builder.node(expr)?;
+            Ok(StepGraph {
+                steps: builder.steps,
+            })
+        })
+    }
+
+    /// Checks a new definition's body. Segments and fields defined earlier were checked when
+    /// they were defined: they are not expanded again, only `defining` itself (a cycle).
+    /// `defining` must not be defined yet (a redefinition is checked by expansion, since
+    /// earlier definitions may use it).
+    pub(crate) fn check_new_segment(&self, defining: &str, expr: &SetExpr) -> Result<(), CheckError> {
+        ensemble_syntax::stack::with_large_stack(|| {
+            let mut builder = self.builder(Some(defining));
+            builder.segment_stack.push(defining.to_string());
+            builder.node(expr).map(|_| ())
+        })
+    }
+
+    /// A lowerer with this checker's settings.
+    pub(crate) fn lowerer(&self) -> CriterionLowerer<'a> {
+        let mut lowerer = CriterionLowerer::new(self.catalog, self.definitions, self.as_of);
+        lowerer.cancel = self.cancel;
+        lowerer
+    }
+
+    fn builder(&self, check_only: Option<&str>) -> GraphBuilder<'a> {
+        let mut lowerer = self.lowerer();
+        lowerer.check_only = check_only.is_some();
+        GraphBuilder {
+            lowerer,
+            definitions: self.definitions,
+            steps: Vec::new(),
+            by_key: HashMap::new(),
+            segment_steps: HashMap::new(),
+            segment_stack: Vec::new(),
+            check_only: check_only.is_some(),
+        }
+    }
+}
+
+/// Longest child key written out in a parent's key; a longer one is replaced by its digest.
+const MAX_INLINE_KEY: usize = 96;
+
+/// A child's key as it appears in its parent's key: itself when short, else `{digest}`. A
+/// digest cannot be mistaken for a written-out key (those start with `[`, `(` or `all`).
+fn key_part(key: &str) -> Cow<'_, str> {
+    if key.len() <= MAX_INLINE_KEY {
+        return Cow::Borrowed(key);
+    }
+    let digest = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        key.hash(&mut hasher);
+        hasher.finish()
     };
-    builder.node(expr)?;
-    Ok(StepGraph {
-        steps: builder.steps,
-    })
+    Cow::Owned(format!("{{{:016x}{:016x}}}", digest(0), digest(1)))
 }
 
 struct GraphBuilder<'a> {
@@ -117,11 +214,16 @@ struct GraphBuilder<'a> {
     definitions: &'a Definitions,
     steps: Vec<StepNode>,
     by_key: HashMap<String, usize>,
+    /// The step of each segment expanded so far: a segment used many times is built once.
+    segment_steps: HashMap<String, usize>,
     segment_stack: Vec<String>,
+    /// Checking a new definition: earlier segments are not expanded.
+    check_only: bool,
 }
 
 impl GraphBuilder<'_> {
     fn node(&mut self, expr: &SetExpr) -> Result<usize, CheckError> {
+        self.lowerer.check_cancelled(expr.span)?;
         match &expr.kind {
             SetExprKind::All => Ok(self.add("all".into(), StepOp::All, expr.to_string())),
             SetExprKind::Criterion(criterion) => {
@@ -147,7 +249,10 @@ impl GraphBuilder<'_> {
             SetExprKind::Binary { op, left, right } => {
                 let left = self.node(left)?;
                 let right = self.node(right)?;
-                let (a, b) = (&self.steps[left].key, &self.steps[right].key);
+                let (a, b) = (
+                    key_part(&self.steps[left].key),
+                    key_part(&self.steps[right].key),
+                );
                 let key = match op {
                     SetOp::Difference => format!("({a} {} {b})", op.symbol()),
                     // Commutative: `a ∩ b` and `b ∩ a` are one step.
@@ -170,20 +275,32 @@ impl GraphBuilder<'_> {
     }
 
     fn segment(&mut self, name: &str, span: Span) -> Result<usize, CheckError> {
+        if let Some(start) = self.segment_stack.iter().position(|n| n == name) {
+            return Err(cycle_error(&self.segment_stack[start..], name, span));
+        }
+        if let Some(&index) = self.segment_steps.get(name) {
+            return Ok(index);
+        }
         let definitions = self.definitions;
         let Some(body) = definitions.segments.get(name) else {
             return Err(self.unknown_segment(name, span));
         };
-        if let Some(start) = self.segment_stack.iter().position(|n| n == name) {
-            return Err(cycle_error(&self.segment_stack[start..], name, span));
+        if self.check_only {
+            // Checked when it was defined; it stands for itself.
+            let index = self.add(format!("segment {name}"), StepOp::All, name.to_string());
+            self.segment_steps.insert(name.to_string(), index);
+            return Ok(index);
         }
         self.segment_stack.push(name.to_string());
+        let outer = self.lowerer.current_segment.replace(name.to_string());
         let index = self.node(body).map_err(|mut error| {
             error.definition.get_or_insert_with(|| name.to_string());
             error
         });
+        self.lowerer.current_segment = outer;
         self.segment_stack.pop();
         let index = index?;
+        self.segment_steps.insert(name.to_string(), index);
         let step = &mut self.steps[index];
         if !step.names.iter().any(|n| n == name) {
             step.names.push(name.to_string());

@@ -6,6 +6,7 @@
 //! engine supplies table sources and materialises steps).
 #![warn(missing_docs)]
 
+pub mod arithmetic;
 pub mod catalog;
 pub mod criteria;
 pub mod definitions;
@@ -18,7 +19,9 @@ pub use catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
 pub use criteria::{AggregateSpec, CriterionLowerer, Lowered, Needs};
 pub use definitions::Definitions;
 pub use error::{CheckError, CheckErrorKind, PlanError};
-pub use graph::{build_graph, Leaf, StepGraph, StepNode, StepOp};
+pub use arithmetic::ArithmeticOverflow;
+pub use criteria::{MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES};
+pub use graph::{build_graph, Checker, Leaf, StepGraph, StepNode, StepOp};
 pub use types::ValueType;
 
 use chrono::NaiveDate;
@@ -32,13 +35,7 @@ pub fn check_field(
     definitions: &Definitions,
     as_of: NaiveDate,
 ) -> Result<ValueType, CheckError> {
-    let mut candidate = definitions.clone();
-    candidate.fields.insert(name.to_string(), expr.clone());
-    ensemble_syntax::stack::with_large_stack(|| {
-        let mut lowerer = CriterionLowerer::new(catalog, &candidate, as_of);
-        lowerer.stack.push(name.to_string());
-        Ok(lowerer.value(expr)?.ty)
-    })
+    Checker::new(catalog, definitions, as_of).check_field(name, expr)
 }
 
 /// Checks a segment definition as if it were added to `definitions`: names, types, cycles.
@@ -49,14 +46,49 @@ pub fn check_segment(
     definitions: &Definitions,
     as_of: NaiveDate,
 ) -> Result<(), CheckError> {
-    let mut candidate = definitions.clone();
-    candidate.segments.insert(name.to_string(), expr.clone());
-    let reference = SetExpr {
-        kind: ensemble_syntax::SetExprKind::Segment(ensemble_syntax::Ident {
-            name: name.to_string(),
+    Checker::new(catalog, definitions, as_of).check_segment(name, expr)
+}
+
+impl Checker<'_> {
+    /// Checks a field definition as if it were added to the definitions; returns its type.
+    ///
+    /// A new name is checked against the recorded types of the fields it uses (linear in
+    /// its own size); a redefinition is checked by expanding everything it reaches, since
+    /// earlier definitions may use it (a cycle).
+    pub fn check_field(&self, name: &str, expr: &Expr) -> Result<ValueType, CheckError> {
+        if self.definitions().contains(name) {
+            let mut candidate = self.definitions().clone();
+            candidate.field_types.clear();
+            candidate.fields.insert(name.to_string(), expr.clone());
+            return self.over(&candidate).field_type(name, expr, false);
+        }
+        self.field_type(name, expr, true)
+    }
+
+    /// Checks a segment definition as if it were added to the definitions.
+    pub fn check_segment(&self, name: &str, expr: &SetExpr) -> Result<(), CheckError> {
+        if !self.definitions().contains(name) {
+            return self.check_new_segment(name, expr);
+        }
+        let mut candidate = self.definitions().clone();
+        candidate.fields.remove(name);
+        candidate.segments.insert(name.to_string(), expr.clone());
+        let reference = SetExpr {
+            kind: ensemble_syntax::SetExprKind::Segment(ensemble_syntax::Ident {
+                name: name.to_string(),
+                span: expr.span,
+            }),
             span: expr.span,
-        }),
-        span: expr.span,
-    };
-    build_graph(&reference, catalog, &candidate, as_of).map(|_| ())
+        };
+        self.over(&candidate).graph(&reference).map(|_| ())
+    }
+
+    fn field_type(&self, name: &str, expr: &Expr, check_only: bool) -> Result<ValueType, CheckError> {
+        ensemble_syntax::stack::with_large_stack(|| {
+            let mut lowerer = self.lowerer();
+            lowerer.check_only = check_only;
+            lowerer.stack.push(name.to_string());
+            Ok(lowerer.value(expr)?.ty)
+        })
+    }
 }

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -141,10 +142,30 @@ impl Catalog {
                 "{role} column '{column}' does not exist in table {table}{hint}"
             )))
         };
+        // Dates are compared as calendar days: a time column must hold dates or timestamps.
+        // Integers would be read as days since 1970 and text would fail at evaluation.
+        let check_temporal = |table: &str, column: &str, role: &str| -> Result<(), EngineError> {
+            check_column(table, column, role)?;
+            let data_type = schemas[table]
+                .field_with_name(column)
+                .map(|f| f.data_type().clone())
+                .map_err(|e| error(e.to_string()))?;
+            if matches!(
+                data_type,
+                DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+            ) {
+                return Ok(());
+            }
+            Err(error(format!(
+                "{role} column '{column}' of table {table} is {data_type}, not a date or a timestamp: \
+                 convert it when writing the Parquet file (ensemble import csv --type {column}=date or =timestamp, \
+                 with --date-format for non-ISO text)"
+            )))
+        };
         let universe = &file.universe;
         check_column(&universe.table, &universe.key, "the universe key")?;
         if let Some(since) = &universe.since {
-            check_column(&universe.table, since, "the universe's since")?;
+            check_temporal(&universe.table, since, "the universe's since")?;
         }
         let mut related = BTreeMap::new();
         for (name, table) in &file.tables {
@@ -155,7 +176,7 @@ impl Catalog {
                 check_column(name, key, "the key")?;
             }
             if let Some(time) = &table.time {
-                check_column(name, time, "the time")?;
+                check_temporal(name, time, "the time")?;
             }
             related.insert(
                 name.clone(),

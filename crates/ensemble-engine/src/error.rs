@@ -50,6 +50,29 @@ pub enum EngineError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+    /// A SQL statement that would change the catalog or write a file.
+    #[error("SQL is read-only here ({message}): to save a query's result, use \\export (SELECT …) TO file.csv")]
+    ReadOnly {
+        /// DataFusion's refusal.
+        message: String,
+    },
+    /// A setting is wrong (the memory limit, for example).
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// The statement was interrupted ([`crate::Interrupter`]); nothing changed.
+    #[error("cancelled")]
+    Cancelled,
+    /// The operators needed more memory than the session's limit and could not spill.
+    #[error("{context}: out of memory: {message}\nRaise the limit with --memory-limit or ENSEMBLE_MEMORY_LIMIT (for example 8G).")]
+    MemoryLimit {
+        /// What was running.
+        context: String,
+        /// DataFusion's account of the largest consumers.
+        message: String,
+    },
     /// A name given to a command does not exist (`\show vipp`).
     #[error("unknown step or segment '{name}'{}", suggestion.as_ref().map(|s| format!(" — did you mean '{s}'?")).unwrap_or_default())]
     UnknownStep {
@@ -77,7 +100,7 @@ impl EngineError {
                 source_text,
                 origin,
             } => diagnostic.render(source_text, origin, color),
-            other => format!("Error: {other}\n"),
+            other => format!("Error: {}\n", ensemble_syntax::visible::visible(&other.to_string())),
         }
     }
 
@@ -85,9 +108,28 @@ impl EngineError {
         context: impl Into<String>,
         source: datafusion::error::DataFusionError,
     ) -> Self {
-        EngineError::Execution {
-            context: context.into(),
-            source,
+        let context = context.into();
+        if let Some(message) = resources_exhausted(&source) {
+            return EngineError::MemoryLimit { context, message };
         }
+        EngineError::Execution { context, source }
     }
+}
+
+/// DataFusion's "resources exhausted" message, wherever it is in the chain of causes.
+fn resources_exhausted(error: &datafusion::error::DataFusionError) -> Option<String> {
+    use datafusion::error::DataFusionError;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        match error.downcast_ref::<DataFusionError>() {
+            Some(DataFusionError::ResourcesExhausted(message)) => return Some(message.clone()),
+            Some(DataFusionError::Shared(inner)) => {
+                current = Some(inner.as_ref());
+                continue;
+            }
+            _ => {}
+        }
+        current = error.source();
+    }
+    None
 }

@@ -5,13 +5,19 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+mod deep;
 pub mod describe;
 pub mod error;
+pub mod integrity;
+pub mod options;
 pub mod session;
 pub mod steps;
 
 pub use catalog::{Catalog, CatalogFile};
 pub use describe::{ColumnInfo, TableDescription, TableInfo};
 pub use error::EngineError;
-pub use session::{Evaluation, Explanation, FeaturesPass, Outcome, ScriptRun, Session};
+pub use options::{parse_size, SessionOptions, MEMORY_LIMIT_VARIABLE};
+pub use session::{
+    Evaluation, Explanation, FeaturesPass, Interrupter, Outcome, ScriptCheck, ScriptRun, Session,
+};
 pub use steps::{group_thousands, render_tree, Step, StepKind};

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::ast::Span;
+use crate::visible::{visible, visible_with_offsets};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,14 @@ impl Diagnostic {
         }
     }
 
+    /// A warning about `span`: the statement runs, but probably not as meant.
+    pub fn warning(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message, span)
+        }
+    }
+
     /// A note about `span`.
     pub fn note(message: impl Into<String>, span: Span) -> Self {
         Diagnostic {
@@ -75,7 +84,21 @@ impl Diagnostic {
     ///
     /// `origin` names the source (a file name, `<repl>`); `color` adds ANSI colours.
     pub fn render(&self, source: &str, origin: &str, color: bool) -> String {
+        self.render_from_line(source, origin, color, 1)
+    }
+
+    /// Renders as [`Diagnostic::render`] does, for a `source` that starts at line
+    /// `first_line` of a longer input (a statement read from a pipe): line numbers are the
+    /// input's.
+    pub fn render_from_line(
+        &self,
+        source: &str,
+        origin: &str,
+        color: bool,
+        first_line: usize,
+    ) -> String {
         use ariadne::{Config, IndexType, Label, Report, ReportKind, Source};
+        let line_offset = first_line.saturating_sub(1);
         let kind = match self.severity {
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
@@ -84,6 +107,14 @@ impl Diagnostic {
         let start = clamp_to_char_boundary(source, self.span.start);
         let end = clamp_to_char_boundary(source, self.span.end.max(self.span.start)).max(start);
         let (line, column) = line_col(source, start);
+        let line = line + line_offset;
+        // Control characters are shown as pictures, one character each: columns hold.
+        let (source, start, end) = visible_with_offsets(source, start, end);
+        let source = source.as_ref();
+        let origin = visible(origin);
+        let origin = origin.as_ref();
+        let message = visible(&self.message);
+        let label = self.label.as_deref().map(visible).unwrap_or_else(|| message.clone());
         // A very long line (a generated one-line script) is shown as an excerpt around the
         // span; the headline keeps the real line and column.
         let excerpt = crate::long_line::excerpt(source, start, end);
@@ -97,18 +128,21 @@ impl Diagnostic {
                     .with_color(color)
                     .with_index_type(IndexType::Byte),
             )
-            .with_message(format!("{} (line {line}, column {column})", self.message))
-            .with_label(
-                Label::new((origin, start..end))
-                    .with_message(self.label.clone().unwrap_or_else(|| self.message.clone())),
-            );
+            .with_message(format!("{message} (line {line}, column {column})"))
+            .with_label(Label::new((origin, start..end)).with_message(label));
         if let Some(help) = &self.help {
-            report = report.with_help(help);
+            report = report.with_help(visible(help));
         }
         let mut out = Vec::new();
         let written = report
             .finish()
-            .write((origin, Source::from(shown)), &mut out);
+            .write(
+                (
+                    origin,
+                    Source::from(shown).with_display_line_offset(line_offset),
+                ),
+                &mut out,
+            );
         match written {
             Ok(()) => {
                 let text = String::from_utf8_lossy(&out).into_owned();
@@ -136,9 +170,9 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
             Severity::Note => "note",
         };
-        write!(f, "{severity}: {}", self.message)?;
+        write!(f, "{severity}: {}", visible(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, " — {help}")?;
+            write!(f, " — {}", visible(help))?;
         }
         Ok(())
     }
@@ -217,6 +251,28 @@ mod tests {
     fn suggestions_need_a_close_candidate() {
         assert_eq!(suggest("vipp", ["vip", "clients"]), Some("vip".into()));
         assert_eq!(suggest("zzz", ["vip", "clients"]), None);
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let source = "segment a = \u{1b}[2Jvipp\u{7};";
+        let start = source.find("vipp").unwrap();
+        let d = Diagnostic::error("unknown segment '\u{1b}[2Jvipp\u{7}'", Span::new(start, start + 5))
+            .with_help("did you mean '\u{0}vip'?");
+        let text = d.render(source, "in\u{1b}put.seg", false);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("␛[2Jvipp␇"), "{text}");
+        assert!(text.contains("line 1, column 17"), "{text}");
+        assert!(!d.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn render_from_a_later_line_numbers_lines_as_the_input() {
+        let d = Diagnostic::error("unknown segment 'vipp'", Span::new(13, 17));
+        let text = d.render_from_line("\nsegment a = vipp;", "<stdin>", false, 40);
+        assert!(text.contains("line 41, column 13"), "{text}");
+        assert!(text.contains("<stdin>:41:13"), "{text}");
+        assert!(text.contains("41 │"), "{text}");
     }
 
     #[test]

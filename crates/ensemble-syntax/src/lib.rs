@@ -20,6 +20,7 @@ mod grammar;
 mod long_line;
 pub mod parser;
 pub mod stack;
+pub mod visible;
 
 pub use ast::*;
 pub use diagnostic::{line_col, suggest, Diagnostic, Severity};

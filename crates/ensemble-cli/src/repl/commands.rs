@@ -29,12 +29,22 @@ pub enum Command {
     Format(String),
     /// `\maxrows N`.
     MaxRows(usize),
-    /// `\export STEP|EXPR TO PATH`.
+    /// `\export STEP|EXPR|(SELECT …) TO PATH`.
     Export(String, String),
     /// `\load FILE`.
     Load(String),
     /// `\save FILE`.
     Save(String),
+    /// `\reload`: read the catalog and its tables again (after an import).
+    Reload,
+}
+
+/// The query of `\export (SELECT …) TO PATH`, if `what` is one: the only way SQL writes a
+/// file (through the safe writer; `\sql` itself is read-only).
+pub fn export_query(what: &str) -> Option<&str> {
+    let inner = what.strip_prefix('(')?.strip_suffix(')')?.trim();
+    let first = inner.split_whitespace().next()?.to_ascii_lowercase();
+    matches!(first.as_str(), "select" | "with" | "values").then_some(inner)
 }
 
 /// Every command with its usage and description, for `\?` and completion.
@@ -90,11 +100,16 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("\\maxrows", "N", "rows shown by results and previews"),
     (
         "\\export",
-        "STEP|EXPR TO PATH",
-        "members with their columns to a .csv, .json or .parquet file",
+        "STEP|EXPR|(SELECT …) TO PATH",
+        "members with their columns, or a query's result, to a .csv, .json or .parquet file",
     ),
     ("\\load", "FILE", "run a script file"),
     ("\\save", "FILE", "the session's definitions as a script"),
+    (
+        "\\reload",
+        "",
+        "read the catalog again (after an import); definitions are kept",
+    ),
     ("\\q", "", "quit (or Ctrl-D)"),
 ];
 
@@ -161,6 +176,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         }
         "\\load" | "\\i" => Command::Load(need("a file")?),
         "\\save" => Command::Save(need("a file")?),
+        "\\reload" => Command::Reload,
         other => {
             let names = COMMANDS.iter().map(|(n, _, _)| *n);
             let hint = ensemble::syntax::suggest(other, names)
@@ -211,6 +227,11 @@ mod tests {
             Ok(Command::Export("clients - vip".into(), "out/a.csv".into()))
         );
         assert_eq!(parse("\\timing on;"), Ok(Command::Timing(true)));
+        assert_eq!(
+            export_query("(SELECT city, count(*) FROM vip GROUP BY city)"),
+            Some("SELECT city, count(*) FROM vip GROUP BY city")
+        );
+        assert_eq!(export_query("(vip ∪ clients) - all"), None);
         assert!(parse("\\shwo vip")
             .unwrap_err()
             .contains("did you mean \\show"));

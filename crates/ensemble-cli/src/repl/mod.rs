@@ -3,8 +3,10 @@
 
 mod commands;
 mod helper;
+mod interrupts;
+mod progress;
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +20,43 @@ use rustyline::{Config, Editor};
 use crate::output::{render_batches, write_batches};
 use commands::Command;
 use helper::{is_complete, ReplHelper, Vocabulary};
+use interrupts::Interrupts;
+use progress::Progress;
+
+/// A status line (what a statement did, times, files written) on standard error, so that
+/// standard output holds only results (`\format csv` piped to a file stays clean). A
+/// closed or full standard error is ignored.
+macro_rules! status {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Longest statement read from a pipe.
+const MAX_ENTRY_BYTES: usize = 16 << 20;
+
+/// One line of `reader` (with its end), at most `limit` bytes; `None` at the end of input.
+fn read_line(reader: &mut impl std::io::BufRead, limit: usize) -> Result<Option<String>, String> {
+    use std::io::{BufRead as _, Read as _};
+    let mut bytes = Vec::new();
+    let read = reader
+        .take(limit as u64 + 1)
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| e.to_string())?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if bytes.len() > limit {
+        return Err(format!(
+            "a statement longer than {} MiB: split it, or use ensemble run",
+            MAX_ENTRY_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| format!("not UTF-8 text (invalid byte at column {})", e.utf8_error().valid_up_to() + 1))
+}
 
 /// Display settings changed by commands.
 struct Settings {
@@ -39,6 +78,8 @@ pub struct Repl {
     color: bool,
     vocabulary: Arc<Mutex<Vocabulary>>,
     progress: Progress,
+    /// The input line the current entry starts on (piped input; 1 on a terminal).
+    first_line: usize,
 }
 
 impl Repl {
@@ -54,6 +95,7 @@ impl Repl {
             color,
             vocabulary: Arc::new(Mutex::new(Vocabulary::default())),
             progress: Progress::default(),
+            first_line: 1,
         };
         repl.refresh_vocabulary();
         repl
@@ -70,18 +112,32 @@ impl Repl {
         }
     }
 
+    /// Reads standard input statement by statement (never all of it at once: an endless
+    /// pipe is fine, a statement longer than [`MAX_ENTRY_BYTES`] is refused) and stops on the
+    /// first error, reported with its line in the input.
     async fn piped(&mut self) -> bool {
-        let mut input = String::new();
-        if let Err(error) = std::io::stdin().read_to_string(&mut input) {
-            eprintln!("Error: standard input: {error}");
-            return false;
-        }
+        let stdin = std::io::stdin();
+        let mut reader = stdin.lock();
         let mut buffer = String::new();
-        for line in input.lines() {
-            if buffer.trim().is_empty() && line.trim().is_empty() {
-                continue;
+        let mut line_number = 0usize;
+        loop {
+            let line = match read_line(&mut reader, MAX_ENTRY_BYTES - buffer.len().min(MAX_ENTRY_BYTES)) {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(message) => {
+                    status!("Error: standard input, line {}: {message}", line_number + 1);
+                    return false;
+                }
+            };
+            line_number += 1;
+            if buffer.trim().is_empty() {
+                buffer.clear();
+                if line.trim().is_empty() {
+                    continue;
+                }
+                self.first_line = line_number;
             }
-            buffer.push_str(line);
+            buffer.push_str(line.trim_end_matches(['\n', '\r']));
             buffer.push('\n');
             if is_complete(&buffer) {
                 let entry = std::mem::take(&mut buffer);
@@ -122,7 +178,7 @@ impl Repl {
             vocabulary: self.vocabulary.clone(),
             color: self.color,
         }));
-        let mut interrupts = match Interrupts::listen() {
+        let mut interrupts = match Interrupts::listen(self.session.interrupter()) {
             Ok(interrupts) => interrupts,
             Err(error) => {
                 eprintln!("Error: cannot listen for Ctrl-C: {error}");
@@ -186,12 +242,17 @@ impl Repl {
         self.progress.stop();
         match error {
             EntryError::Engine(EngineError::Language {
-                diagnostic,
-                source_text,
-                origin,
+                diagnostic, origin, ..
             }) if origin == "<repl>" => {
-                let _ = source_text;
-                eprint!("{}", diagnostic.render(entry, "<repl>", self.color));
+                status!(
+                    "{}",
+                    diagnostic
+                        .render_from_line(entry, "<repl>", self.color, self.first_line)
+                        .trim_end()
+                );
+            }
+            EntryError::Engine(EngineError::Cancelled) => {
+                eprintln!("cancelled; the session is as it was before this entry")
             }
             EntryError::Engine(error) => eprint!("{}", error.render(self.color)),
             EntryError::Message(message) => eprintln!("Error: {message}"),
@@ -212,13 +273,17 @@ impl Repl {
             .map_err(EntryError::Engine)?;
         self.progress.stop();
         for note in &run.notes {
-            eprint!("{}", note.render(entry, "<repl>", self.color));
+            status!(
+                "{}",
+                note.render_from_line(entry, "<repl>", self.color, self.first_line)
+                    .trim_end()
+            );
         }
         for outcome in &run.outcomes {
             match outcome {
-                Outcome::AsOf(date) => println!("as of {date}"),
-                Outcome::Field(name) => println!("field {name} defined"),
-                Outcome::Segment(name) => println!("segment {name} defined"),
+                Outcome::AsOf(date) => status!("as of {date}"),
+                Outcome::Field(name) => status!("field {name} defined"),
+                Outcome::Segment(name) => status!("segment {name} defined"),
                 Outcome::Evaluated(evaluation) => self.print_evaluation(evaluation).await?,
             }
         }
@@ -227,13 +292,13 @@ impl Repl {
     }
 
     async fn print_evaluation(&self, evaluation: &Evaluation) -> Result<(), EntryError> {
-        print!("{}", evaluation.tree());
+        status!("{}", evaluation.tree().trim_end());
         let timing = if self.settings.timing {
             format!(" in {:.1?}", evaluation.elapsed)
         } else {
             String::new()
         };
-        println!(
+        status!(
             "{} members as of {}{timing}",
             group_thousands(evaluation.count()),
             evaluation.as_of
@@ -249,6 +314,11 @@ impl Repl {
 
     fn print_batches(&self, batches: &[RecordBatch]) -> Result<(), EntryError> {
         self.progress.stop();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows == 0 && matches!(self.settings.format.as_str(), "table" | "markdown") {
+            println!("(no rows)");
+            return Ok(());
+        }
         let text = render_batches(batches, &self.settings.format, self.settings.max_rows)
             .map_err(EntryError::Message)?;
         print!("{text}");
@@ -303,11 +373,23 @@ impl Repl {
                 }
             },
             Command::Show(target, limit) => {
-                let batches = self
-                    .session
-                    .preview(&target, limit.unwrap_or(self.settings.max_rows))
-                    .await
-                    .map_err(EntryError::Engine)?;
+                let limit = limit.unwrap_or(self.settings.max_rows);
+                let batches = match self.session.preview(&target, limit).await {
+                    // A segment defined but not in the last evaluation: evaluate it.
+                    Err(EngineError::UnknownStep { .. })
+                        if self.session.definitions().segments.contains_key(&target) =>
+                    {
+                        let evaluation = self
+                            .session
+                            .evaluate(&target)
+                            .await
+                            .map_err(EntryError::Engine)?;
+                        let root = evaluation.steps[evaluation.root].table.clone();
+                        self.session.preview(&root, limit).await
+                    }
+                    other => other,
+                }
+                .map_err(EntryError::Engine)?;
                 self.print_batches(&batches)?;
             }
             Command::Explain(expression) => {
@@ -320,7 +402,11 @@ impl Repl {
                 print!("{explanation}");
             }
             Command::Sql(query) => {
-                let batches = self.session.sql(&query).await.map_err(EntryError::Engine)?;
+                let batches = self
+                    .session
+                    .sql(&query)
+                    .await
+                    .map_err(|e| self.explain_sql_error(e))?;
                 self.print_batches(&batches)?;
             }
             Command::AsOf(text) => {
@@ -332,21 +418,29 @@ impl Repl {
                     })?
                 };
                 self.session.set_as_of(date);
-                println!("as of {date}");
+                status!("as of {date}");
             }
             Command::Timing(on) => {
                 self.settings.timing = on;
-                println!("timing {}", if on { "on" } else { "off" });
+                status!("timing {}", if on { "on" } else { "off" });
             }
             Command::Format(format) => {
-                println!("format {format}");
+                status!("format {format}");
                 self.settings.format = format;
             }
             Command::MaxRows(n) => {
                 self.settings.max_rows = n.max(1);
-                println!("maxrows {}", self.settings.max_rows);
+                status!("maxrows {}", self.settings.max_rows);
             }
             Command::Export(what, path) => {
+                if let Some(query) = commands::export_query(&what) {
+                    let batches = self.session.sql(query).await.map_err(EntryError::Engine)?;
+                    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                    write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
+                    self.progress.stop();
+                    status!("wrote {} rows to {path}", group_thousands(rows));
+                    return Ok(false);
+                }
                 let table = match self.session.last_evaluation().and_then(|e| {
                     e.steps
                         .iter()
@@ -376,7 +470,7 @@ impl Repl {
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
                 self.progress.stop();
-                println!("wrote {} members to {path}", group_thousands(rows));
+                status!("wrote {} members to {path}", group_thousands(rows));
             }
             Command::Load(file) => {
                 let text = std::fs::read_to_string(&file)
@@ -387,23 +481,51 @@ impl Repl {
                     .await
                     .map_err(EntryError::Engine)?;
                 self.progress.stop();
-                println!("{file}: {} statement(s)", run.outcomes.len());
+                status!("{file}: {} statement(s)", run.outcomes.len());
                 if let Some(evaluation) = run.last_evaluation() {
                     self.print_evaluation(evaluation).await?;
                 }
                 self.refresh_vocabulary();
             }
+            Command::Reload => {
+                self.session
+                    .reload_catalog()
+                    .await
+                    .map_err(EntryError::Engine)?;
+                self.refresh_vocabulary();
+                status!(
+                    "reloaded {} ({} tables)",
+                    self.session.catalog().path.display(),
+                    self.session.catalog().providers.len()
+                );
+            }
             Command::Save(file) => {
                 let script = self.session.definitions_script();
                 crate::output::write_atomically(Path::new(&file), script.as_bytes())
                     .map_err(EntryError::Message)?;
-                println!(
+                status!(
                     "saved {} definition(s) to {file}",
                     self.session.listing().len()
                 );
             }
         }
         Ok(false)
+    }
+
+    /// A table that is a defined segment not evaluated yet gets a hint, not DataFusion's
+    /// bare "not found".
+    fn explain_sql_error(&self, error: EngineError) -> EntryError {
+        let text = error.to_string();
+        let unevaluated = self.session.definitions().segments.keys().find(|name| {
+            text.contains(&format!("table '{name}' not found"))
+                || text.contains(&format!("table '{}' not found", name.to_lowercase()))
+        });
+        match unevaluated {
+            Some(name) => EntryError::Message(format!(
+                "segment '{name}' is defined but not evaluated yet: evaluate it first ({name};) — SQL sees the steps of the last evaluation"
+            )),
+            None => EntryError::Engine(error),
+        }
     }
 
     fn refresh_vocabulary(&self) {
@@ -428,98 +550,6 @@ impl Repl {
         }
         if let Ok(mut shared) = self.vocabulary.lock() {
             *shared = vocabulary;
-        }
-    }
-}
-
-/// Ctrl-C as signals, listened to for the whole REPL session. The listener exists before any
-/// entry starts, so a Ctrl-C that arrives while an entry is still in a synchronous stretch
-/// (parsing, planning) is not lost: it cancels the entry as soon as the entry yields.
-struct Interrupts {
-    #[cfg(unix)]
-    signals: tokio::signal::unix::Signal,
-    #[cfg(windows)]
-    signals: tokio::signal::windows::CtrlC,
-}
-
-impl Interrupts {
-    fn listen() -> std::io::Result<Interrupts> {
-        Ok(Interrupts {
-            #[cfg(unix)]
-            signals: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
-            #[cfg(windows)]
-            signals: tokio::signal::windows::ctrl_c()?,
-        })
-    }
-
-    /// Drops a Ctrl-C that arrived between entries, so that it does not cancel the next one.
-    fn forget_pending(&mut self) {
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        while let std::task::Poll::Ready(Some(())) = self.signals.poll_recv(&mut context) {}
-    }
-
-    /// The next Ctrl-C.
-    async fn next(&mut self) {
-        self.signals.recv().await;
-    }
-}
-
-/// A progress spinner on stderr that shows up after a delay (indicatif draws only on a
-/// terminal). Output must not interleave with it: whoever prints a result first calls
-/// [`Progress::stop`], and dropping the guard of [`Progress::start`] stops it too (an entry
-/// cancelled by Ctrl-C).
-#[derive(Clone, Default)]
-struct Progress {
-    state: Arc<Mutex<ProgressState>>,
-}
-
-#[derive(Default)]
-struct ProgressState {
-    /// Bumped by each start and each stop, so a stale timer never shows a spinner.
-    generation: u64,
-    bar: Option<indicatif::ProgressBar>,
-}
-
-/// Stops the spinner when dropped.
-struct ProgressGuard(Progress);
-
-impl Drop for ProgressGuard {
-    fn drop(&mut self) {
-        self.0.stop();
-    }
-}
-
-impl Progress {
-    /// Shows `message` with a spinner if the guard is still alive after `delay`.
-    fn start(&self, delay: Duration, message: &'static str) -> ProgressGuard {
-        let generation = match self.state.lock() {
-            Ok(mut state) => {
-                state.generation += 1;
-                state.generation
-            }
-            Err(_) => return ProgressGuard(self.clone()),
-        };
-        let state = self.state.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            if let Ok(mut state) = state.lock() {
-                if state.generation == generation {
-                    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    state.bar = Some(bar);
-                }
-            }
-        });
-        ProgressGuard(self.clone())
-    }
-
-    /// Clears the spinner, if one is showing, and keeps a pending one from appearing.
-    fn stop(&self) {
-        if let Ok(mut state) = self.state.lock() {
-            state.generation += 1;
-            if let Some(bar) = state.bar.take() {
-                bar.finish_and_clear();
-            }
         }
     }
 }

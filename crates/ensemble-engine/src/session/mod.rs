@@ -1,0 +1,249 @@
+//! A session: a catalog, the definitions made so far, the evaluation date, and the steps of
+//! evaluations (materialised, registered for SQL, reused while unchanged).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::MemTable;
+use datafusion::common::Column;
+use datafusion::datasource::{provider_as_source, TableProvider};
+use datafusion::logical_expr::{
+    ident, Expr as DfExpr, JoinType, LogicalPlan, LogicalPlanBuilder, TableSource,
+};
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use ensemble_compiler::plan as planner;
+use ensemble_compiler::{
+    ArithmeticOverflow, CheckError, Checker, Definitions, StepGraph, StepOp,
+};
+use ensemble_syntax::{parse_script, parse_set_expr, AsOf, Diagnostic, SetExpr, StatementKind};
+
+use crate::catalog::Catalog;
+use crate::error::EngineError;
+use crate::options::SessionOptions;
+use crate::steps::{render_tree, Step, StepKind};
+
+mod execute;
+mod inspect;
+mod results;
+mod script;
+
+pub use results::{Evaluation, Explanation, FeaturesPass, Outcome, ScriptCheck, ScriptRun};
+
+/// Where a definition's text came from, to render errors found in it later.
+#[derive(Debug, Clone)]
+struct DefinitionSource {
+    text: Arc<str>,
+    origin: String,
+    /// The statement as written (canonical form), for `\save` and listings.
+    statement: String,
+}
+
+/// A materialised step kept for reuse.
+#[derive(Debug, Clone)]
+struct CachedStep {
+    table: Arc<MemTable>,
+    count: usize,
+    plan: String,
+    named: bool,
+}
+
+/// Most cached steps kept beyond those of the last evaluation.
+const MAX_CACHED_NAMED_STEPS: usize = 256;
+
+/// Stops a session's running check, plan or evaluation from another thread or task (the
+/// REPL's Ctrl-C): the statement fails with [`EngineError::Cancelled`] and changes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupter(Arc<AtomicBool>);
+
+impl Interrupter {
+    /// Asks the running statement to stop.
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether an interrupt is pending.
+    pub fn is_interrupted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn clear(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+/// An interactive or scripted session over one catalog.
+pub struct Session {
+    ctx: SessionContext,
+    interrupt: Interrupter,
+    catalog: Catalog,
+    definitions: Definitions,
+    sources: HashMap<String, DefinitionSource>,
+    order: Vec<String>,
+    as_of: Option<NaiveDate>,
+    pinned_as_of: bool,
+    cache: HashMap<String, CachedStep>,
+    cache_order: Vec<String>,
+    registered: Vec<String>,
+    last: Option<Evaluation>,
+    sizes: HashMap<String, usize>,
+    /// The data fingerprint whose universe keys were checked (see `integrity`).
+    keys_checked: Option<u64>,
+}
+
+impl Session {
+    /// Opens a session on the catalog file at `path`, with the default options.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Session, EngineError> {
+        Session::open_with(path, &SessionOptions::default()).await
+    }
+
+    /// Opens a session on the catalog file at `path`.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: &SessionOptions,
+    ) -> Result<Session, EngineError> {
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config_rt(config, options.runtime()?);
+        let catalog = Catalog::open(path.as_ref(), &ctx).await?;
+        Ok(Session {
+            ctx,
+            interrupt: Interrupter::default(),
+            catalog,
+            definitions: Definitions::default(),
+            sources: HashMap::new(),
+            order: Vec::new(),
+            as_of: None,
+            pinned_as_of: false,
+            cache: HashMap::new(),
+            cache_order: Vec::new(),
+            registered: Vec::new(),
+            last: None,
+            sizes: HashMap::new(),
+            keys_checked: None,
+        })
+    }
+
+    /// A handle that stops this session's running statement (checking, planning or
+    /// executing) from another task or thread. Each statement starts uninterrupted.
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupt.clone()
+    }
+
+    /// The DataFusion context: catalog tables and the last evaluation's steps are registered.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The opened catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The definitions made so far.
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+
+    /// The definitions as a script that recreates them, in definition order.
+    pub fn definitions_script(&self) -> String {
+        let mut out = String::new();
+        if let Some(date) = self.as_of {
+            out.push_str(&format!("as of {date};\n"));
+        }
+        for name in &self.order {
+            if let Some(source) = self.sources.get(name) {
+                out.push_str(&source.statement);
+                out.push_str(";\n");
+            }
+        }
+        out
+    }
+
+    /// The evaluation date: the one set, or today.
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
+            .unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    /// Sets the evaluation date (`as of` statements may change it again).
+    pub fn set_as_of(&mut self, date: NaiveDate) {
+        self.as_of = Some(date);
+    }
+
+    /// Fixes the evaluation date: later `as of` statements are ignored (the CLI's `--as-of`
+    /// wins over the script).
+    pub fn pin_as_of(&mut self, date: NaiveDate) {
+        self.as_of = Some(date);
+        self.pinned_as_of = true;
+    }
+
+    /// Every definition in order: `(name, is a segment, statement as written, last size)`.
+    pub fn listing(&self) -> Vec<(String, bool, String, Option<usize>)> {
+        self.order
+            .iter()
+            .filter_map(|name| {
+                let source = self.sources.get(name)?;
+                let segment = self.definitions.segments.contains_key(name);
+                Some((
+                    name.clone(),
+                    segment,
+                    source.statement.clone(),
+                    self.sizes.get(name).copied(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Reads the catalog file and its tables' schemas again (after an import or a change
+    /// of the file). Definitions are kept; cached steps are dropped. On error the session
+    /// keeps the catalog it had.
+    pub async fn reload_catalog(&mut self) -> Result<(), EngineError> {
+        let path = self.catalog.path.clone();
+        let catalog = Catalog::open(&path, &self.ctx).await?;
+        // Tables the new catalog no longer has must not stay queryable.
+        for name in self.catalog.providers.keys() {
+            if !catalog.providers.contains_key(name) {
+                let _ = self.ctx.deregister_table(name.as_str());
+            }
+        }
+        self.catalog = catalog;
+        self.keys_checked = None;
+        self.clear_cache();
+        Ok(())
+    }
+
+    /// Forgets every cached step: the next evaluation recomputes everything.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+        self.cache_order.clear();
+    }
+
+    /// The last evaluation, if any.
+    pub fn last_evaluation(&self) -> Option<&Evaluation> {
+        self.last.as_ref()
+    }
+}
+
+fn step_label(graph: &StepGraph, index: usize) -> String {
+    let node = &graph.steps[index];
+    if !node.names.is_empty() {
+        return node.names.join(", ");
+    }
+    match &node.op {
+        StepOp::All => "all".into(),
+        StepOp::Criterion(_) => String::new(),
+        StepOp::Set { op, left, right } => format!("#{} {} #{}", left + 1, op.symbol(), right + 1),
+    }
+}
+
+fn empty_source(schema: SchemaRef) -> Arc<dyn TableSource> {
+    provider_as_source(Arc::new(datafusion::catalog::empty::EmptyTable::new(
+        schema,
+    )))
+}
+

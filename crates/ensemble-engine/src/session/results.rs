@@ -1,0 +1,126 @@
+//! What sessions return: evaluations, script runs and checks, explanations.
+
+use super::*;
+
+/// The one grouped pass per related table that computed the per-member values.
+#[derive(Debug, Clone)]
+pub struct FeaturesPass {
+    /// Members in the universe at the as-of date.
+    pub rows: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+    /// The related tables scanned (once each).
+    pub tables: Vec<String>,
+    /// The DataFusion plan.
+    pub plan: String,
+}
+
+/// The result of evaluating a set expression.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The evaluation date.
+    pub as_of: NaiveDate,
+    /// Every step, children before parents.
+    pub steps: Vec<Step>,
+    /// Index of the root step in `steps`.
+    pub root: usize,
+    /// The members (universe keys), sorted by key.
+    pub members: Vec<RecordBatch>,
+    /// The universe key column.
+    pub key: String,
+    /// The per-member aggregates pass, when one ran.
+    pub features: Option<FeaturesPass>,
+    /// Notes about how the expression was read.
+    pub notes: Vec<Diagnostic>,
+    /// Total wall time.
+    pub elapsed: Duration,
+}
+
+impl Evaluation {
+    /// Number of members of the result.
+    pub fn count(&self) -> usize {
+        self.steps[self.root].count
+    }
+
+    /// The step tree with counts (spec section 6).
+    pub fn tree(&self) -> String {
+        render_tree(&self.steps, self.root)
+    }
+}
+
+/// What one statement did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// `as of …` set the evaluation date.
+    AsOf(NaiveDate),
+    /// A field was defined (or redefined).
+    Field(String),
+    /// A segment was defined (or redefined).
+    Segment(String),
+    /// A bare expression was evaluated.
+    Evaluated(Box<Evaluation>),
+}
+
+/// What a script did, statement by statement.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptRun {
+    /// One outcome per statement, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Notes about how the text was read.
+    pub notes: Vec<Diagnostic>,
+}
+
+impl ScriptRun {
+    /// The last evaluation of the script, if any.
+    pub fn last_evaluation(&self) -> Option<&Evaluation> {
+        self.outcomes.iter().rev().find_map(|o| match o {
+            Outcome::Evaluated(e) => Some(e.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+/// What checking a script found (see [`Session::check_script`]).
+#[derive(Debug)]
+pub struct ScriptCheck {
+    /// Statements in the script.
+    pub statements: usize,
+    /// Every error, in source order, follow-on errors left out.
+    pub errors: Vec<EngineError>,
+    /// Notes about how the text was read.
+    pub notes: Vec<Diagnostic>,
+}
+
+/// Without evaluating: how an expression is read and the plans of its steps.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The fully parenthesised reading.
+    pub parenthesized: String,
+    /// Notes about how it was read.
+    pub notes: Vec<Diagnostic>,
+    /// The plan of the per-member aggregates pass, if the expression needs one.
+    pub features_plan: Option<String>,
+    /// `(id, label, expression, plan)` of each step.
+    pub steps: Vec<(usize, String, String, String)>,
+}
+
+impl std::fmt::Display for Explanation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.parenthesized)?;
+        for note in &self.notes {
+            writeln!(f, "{note}")?;
+        }
+        if let Some(plan) = &self.features_plan {
+            writeln!(f, "\nfeatures (one pass per related table):\n{plan}")?;
+        }
+        for (id, label, text, plan) in &self.steps {
+            let title = [label.as_str(), text.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("  ");
+            writeln!(f, "\n#{id}  {title}\n{plan}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! Statements: running and checking scripts, definitions, and how errors are located.
+
+use super::*;
+
+impl Session {
+    /// Runs every statement of `source` in order. A failing statement changes nothing; the
+    /// statements before it stay applied.
+    pub async fn run_script(
+        &mut self,
+        source: &str,
+        origin: &str,
+    ) -> Result<ScriptRun, EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(source);
+        let parsed = parse_script(source).map_err(|e| EngineError::Language {
+            diagnostic: Box::new(e.diagnostic()),
+            source_text: text.clone(),
+            origin: origin.to_string(),
+        })?;
+        let mut run = ScriptRun {
+            outcomes: Vec::new(),
+            notes: parsed.notes.clone(),
+        };
+        for statement in &parsed.script.statements {
+            let outcome = match &statement.kind {
+                StatementKind::Evaluate(expr) => {
+                    let notes = parsed
+                        .notes
+                        .iter()
+                        .filter(|n| {
+                            n.span.start >= statement.span.start && n.span.end <= statement.span.end
+                        })
+                        .cloned()
+                        .collect();
+                    let evaluation = self.evaluate_parsed(expr, notes, &text, origin).await?;
+                    Outcome::Evaluated(Box::new(evaluation))
+                }
+                _ => self.define(statement, &text, origin)?,
+            };
+            run.outcomes.push(outcome);
+        }
+        Ok(run)
+    }
+
+    /// Checks every statement of `source` without evaluating anything: definitions are
+    /// applied as `run_script` would, bare expressions are checked and planned. Every error is
+    /// listed once: an error that only says a definition which failed earlier is unknown is a
+    /// consequence, and is left out. A syntax error stops at once (`Err`).
+    pub fn check_script(&mut self, source: &str, origin: &str) -> Result<ScriptCheck, EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(source);
+        let parsed = parse_script(source).map_err(|e| EngineError::Language {
+            diagnostic: Box::new(e.diagnostic()),
+            source_text: text.clone(),
+            origin: origin.to_string(),
+        })?;
+        let mut failed = std::collections::HashSet::new();
+        let mut errors = Vec::new();
+        for statement in &parsed.script.statements {
+            let result = match &statement.kind {
+                StatementKind::Evaluate(expr) => self
+                    .checker()
+                    .graph(expr)
+                    .map(|_| ())
+                    .map_err(|e| self.check_error(e, &text, origin, None)),
+                _ => self.define(statement, &text, origin).map(|_| ()),
+            };
+            let Err(error) = result else { continue };
+            if matches!(error, EngineError::Cancelled) {
+                return Err(error);
+            }
+            let follow_on = match &error {
+                EngineError::Language {
+                    diagnostic,
+                    source_text,
+                    ..
+                } => source_text
+                    .get(diagnostic.span.start..diagnostic.span.end)
+                    .is_some_and(|name| failed.contains(name)),
+                _ => false,
+            };
+            if let StatementKind::Field { name, .. } | StatementKind::Segment { name, .. } =
+                &statement.kind
+            {
+                failed.insert(name.name.clone());
+            }
+            if !follow_on {
+                errors.push(error);
+            }
+        }
+        Ok(ScriptCheck {
+            statements: parsed.script.statements.len(),
+            errors,
+            notes: parsed.notes,
+        })
+    }
+
+    /// Applies a statement that is not a bare expression: `as of`, a field or a segment.
+    pub(super) fn define(
+        &mut self,
+        statement: &ensemble_syntax::Statement,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> Result<Outcome, EngineError> {
+        let statement_text = statement.to_string();
+        Ok(match &statement.kind {
+            StatementKind::AsOf(as_of) => {
+                if !self.pinned_as_of {
+                    self.as_of = Some(match as_of {
+                        AsOf::Today => chrono::Local::now().date_naive(),
+                        AsOf::Date(date) => *date,
+                    });
+                }
+                Outcome::AsOf(self.as_of())
+            }
+            StatementKind::Field { name, expr } => {
+                self.check_new_name(&name.name, name.span, text, origin, false)?;
+                let ty = self
+                    .checker()
+                    .check_field(&name.name, expr)
+                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
+                self.definitions.define_field(&name.name, expr.clone(), ty);
+                self.remember(&name.name, text, origin, statement_text);
+                Outcome::Field(name.name.clone())
+            }
+            StatementKind::Segment { name, expr } => {
+                self.check_new_name(&name.name, name.span, text, origin, true)?;
+                self.checker()
+                    .check_segment(&name.name, expr)
+                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
+                self.definitions.define_segment(&name.name, expr.clone());
+                self.remember(&name.name, text, origin, statement_text);
+                Outcome::Segment(name.name.clone())
+            }
+            StatementKind::Evaluate(_) => {
+                return Err(self.language_error(
+                    Diagnostic::error("an expression is evaluated, not defined", statement.span),
+                    text,
+                    origin,
+                ))
+            }
+            StatementKind::Partition { name } | StatementKind::Score { name } => {
+                return Err(self.language_error(
+                    Diagnostic::error(
+                        format!(
+                            "'{}': partitions and scores are not available yet",
+                            name.name
+                        ),
+                        statement.span,
+                    ),
+                    text,
+                    origin,
+                ));
+            }
+        })
+    }
+
+    /// Evaluates one set expression given as text.
+    pub async fn evaluate(&mut self, expression: &str) -> Result<Evaluation, EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(expression);
+        let (expr, notes) = parse_set_expr(expression).map_err(|e| EngineError::Language {
+            diagnostic: Box::new(e.diagnostic()),
+            source_text: text.clone(),
+            origin: "<expression>".into(),
+        })?;
+        self.evaluate_parsed(&expr, notes, &text, "<expression>")
+            .await
+    }
+
+    pub(super) fn remember(&mut self, name: &str, text: &Arc<str>, origin: &str, statement: String) {
+        self.sources.insert(
+            name.to_string(),
+            DefinitionSource {
+                text: text.clone(),
+                origin: origin.to_string(),
+                statement,
+            },
+        );
+        self.order.retain(|n| n != name);
+        self.order.push(name.to_string());
+    }
+
+    /// Names that would clash with tables (segments are registered as tables) or columns.
+    pub(super) fn check_new_name(
+        &self,
+        name: &str,
+        span: ensemble_syntax::Span,
+        text: &Arc<str>,
+        origin: &str,
+        segment: bool,
+    ) -> Result<(), EngineError> {
+        let schema = &self.catalog.schema;
+        let clash = if schema.table_names().any(|t| t == name) {
+            Some(format!("'{name}' is already a table of the catalog"))
+        } else if name.starts_with("step_") && name[5..].chars().all(|c| c.is_ascii_digit()) {
+            Some(format!("'{name}' is reserved for evaluation steps"))
+        } else if !segment && schema.universe.schema.field_with_name(name).is_ok() {
+            Some(format!(
+                "field '{name}' would hide the column {}.{name}",
+                schema.universe.table
+            ))
+        } else {
+            None
+        };
+        match clash {
+            Some(message) => Err(self.language_error(
+                Diagnostic::error(message, span).with_help("choose another name"),
+                text,
+                origin,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A checker over the catalog and the definitions, stopped by [`Session::interrupter`].
+    pub(super) fn checker(&self) -> Checker<'_> {
+        Checker::new(&self.catalog.schema, &self.definitions, self.as_of())
+            .with_cancel(&self.interrupt.0)
+    }
+
+    pub(super) fn language_error(&self, diagnostic: Diagnostic, text: &Arc<str>, origin: &str) -> EngineError {
+        EngineError::Language {
+            diagnostic: Box::new(diagnostic),
+            source_text: text.clone(),
+            origin: origin.to_string(),
+        }
+    }
+
+    /// Renders a check error against the text its span points into: the current text, or the
+    /// stored definition it was found in.
+    pub(super) fn check_error(
+        &self,
+        error: CheckError,
+        text: &Arc<str>,
+        origin: &str,
+        defining: Option<&str>,
+    ) -> EngineError {
+        if error.kind == ensemble_compiler::CheckErrorKind::Cancelled {
+            return EngineError::Cancelled;
+        }
+        let mut diagnostic = error.diagnostic();
+        match error.definition.as_deref() {
+            Some(name) if Some(name) != defining => {
+                if let Some(source) = self.sources.get(name) {
+                    diagnostic.message =
+                        format!("in the definition of '{name}': {}", diagnostic.message);
+                    return EngineError::Language {
+                        diagnostic: Box::new(diagnostic),
+                        source_text: source.text.clone(),
+                        origin: source.origin.clone(),
+                    };
+                }
+                self.language_error(diagnostic, text, origin)
+            }
+            _ => self.language_error(diagnostic, text, origin),
+        }
+    }
+
+    pub(super) async fn evaluate_parsed(
+        &mut self,
+        expr: &SetExpr,
+        notes: Vec<Diagnostic>,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> Result<Evaluation, EngineError> {
+        let started = Instant::now();
+        let graph = self
+            .checker()
+            .graph(expr)
+            .map_err(|e| self.check_error(e, text, origin, None))?;
+        let result = self.evaluate_graph(graph, notes, started).await;
+        result.map_err(|error| self.locate_overflow(error, text, origin))
+    }
+
+    /// An integer overflow found while executing becomes a language error at the operation
+    /// that overflowed (in the evaluated text or in the definition it belongs to).
+    pub(super) fn locate_overflow(&self, error: EngineError, text: &Arc<str>, origin: &str) -> EngineError {
+        let EngineError::Execution { source, .. } = &error else {
+            return error;
+        };
+        let Some(overflow) = ArithmeticOverflow::find(source) else {
+            return error;
+        };
+        let mut check = CheckError::new(
+            ensemble_compiler::CheckErrorKind::Type,
+            overflow.to_string(),
+            overflow.span,
+        )
+        .with_help("whole numbers are 64-bit: divide first, or compare smaller quantities");
+        check.definition = overflow.definition.clone();
+        self.check_error(check, text, origin, None)
+    }
+}
