@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::members;
 use ensemble::import::{import_csv, prepare_import, ColumnType, ImportError, ImportOptions};
 use ensemble::Session;

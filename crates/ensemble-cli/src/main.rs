@@ -144,7 +144,7 @@ enum Command {
 enum ImportCommand {
     /// Turn a CSV export into a Parquet table of the catalog.
     #[command(
-        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv"
+        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv\n  ensemble import csv -c data/ensemble.toml --table customers --universe --key customer_id --since signup_date customers.csv"
     )]
     Csv(import::CsvArgs),
 }

@@ -101,13 +101,13 @@ impl FsError {
     }
 }
 
-/// `16 MiB`, `512 KiB`, `100 bytes`.
+/// `16 MiB`, `512 KiB`, `100 bytes` (the units are powers of two: a mask tests divisibility).
 fn human_size(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
     const KIB: u64 = 1 << 10;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes & (MIB - 1) == 0 {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes & (KIB - 1) == 0 {
         format!("{} KiB", bytes / KIB)
     } else {
         format!("{bytes} bytes")

@@ -327,13 +327,16 @@ fn check_options(options: &ImportOptions, headers: &[String]) -> Result<(), Impo
     Ok(())
 }
 
+/// The columns of the table and their types.
+type Columns = Vec<(String, ColumnType)>;
+
 /// Each column's type: given, or from its date format, or inferred (pass 1 over the file);
 /// with hints about text columns that look like decimal-comma numbers.
 fn column_types(
     options: &ImportOptions,
     headers: &[String],
     readings: &[Reading],
-) -> Result<(Vec<(String, ColumnType)>, Vec<String>), ImportError> {
+) -> Result<(Columns, Vec<String>), ImportError> {
     let mut inferences = vec![types::Inference::default(); headers.len()];
     let needs_inference = headers
         .iter()
