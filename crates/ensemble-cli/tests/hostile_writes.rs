@@ -280,3 +280,60 @@ fn an_endless_script_is_refused_at_the_limit() {
         stderr(&stdin)
     );
 }
+
+#[test]
+fn import_overwrite_switches_catalog_and_table_together() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let catalog = dir.path().join("ensemble.toml");
+    let csv = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("writes");
+        path
+    };
+    let customers = csv(
+        "customers.csv",
+        "customer_id,signup_date\n1,2025-01-15\n2,2025-03-01\n",
+    );
+    let import = |extra: &[&str], file: &Path| {
+        let mut args = vec!["import", "csv", "-c", catalog.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        let output = run(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    let universe = ["--table", "customers", "--universe", "--key", "customer_id"];
+    import(
+        &[&universe[..], &["--since", "signup_date"]].concat(),
+        &customers,
+    );
+    let first = csv(
+        "p1.csv",
+        "customer_id,purchased_at\n1,2026-06-01 10:00:00\n",
+    );
+    let purchases = ["--table", "purchases", "--key", "customer_id"];
+    import(
+        &[&purchases[..], &["--time", "purchased_at"]].concat(),
+        &first,
+    );
+    // A leftover of a crashed import: never reused, never read.
+    std::fs::write(dir.path().join("purchases.v2.parquet"), "garbage").expect("writes");
+    let second = csv("p2.csv", "customer_id,bought_on\n2,2026-06-02\n");
+    import(
+        &[&purchases[..], &["--time", "bought_on", "--overwrite"]].concat(),
+        &second,
+    );
+    let text = std::fs::read_to_string(&catalog).expect("catalog");
+    assert!(text.contains("path = \"purchases.v3.parquet\""), "{text}");
+    assert!(!dir.path().join("purchases.parquet").exists());
+    let output = run(&[
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        "-e",
+        "[has purchases]",
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "customer_id\n2\n");
+}
