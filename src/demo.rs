@@ -5,7 +5,6 @@
 //! as-of rule); purchases and visits spread over those years with a heavier recent tail, a
 //! few rows after the as-of date, a handful of big spenders and a share of missing values.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -239,7 +238,7 @@ pub fn write_demo_datamart(dir: &Path, config: DemoConfig) -> std::io::Result<Pa
     write_parquet(&dir.join("purchases.parquet"), &purchases)?;
     write_parquet(&dir.join("visits.parquet"), &visits)?;
     let catalog = dir.join("ensemble.toml");
-    std::fs::write(&catalog, DEMO_CATALOG)?;
+    ensemble_fs::write_file(&catalog, DEMO_CATALOG.as_bytes()).map_err(std::io::Error::other)?;
     Ok(catalog)
 }
 
@@ -264,12 +263,12 @@ key = "customer_id"
 time = "visited_at"
 "#;
 
-/// Writes one record batch as a Parquet file.
+/// Writes one record batch as a Parquet file (atomically, see `ensemble_fs`).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> std::io::Result<()> {
-    let file = File::create(path)?;
+    let mut output = ensemble_fs::create(path).map_err(std::io::Error::other)?;
     let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), None).map_err(std::io::Error::other)?;
+        ArrowWriter::try_new(&mut output, batch.schema(), None).map_err(std::io::Error::other)?;
     writer.write(batch).map_err(std::io::Error::other)?;
     writer.close().map_err(std::io::Error::other)?;
-    Ok(())
+    output.finish().map_err(std::io::Error::other)
 }

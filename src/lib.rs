@@ -25,6 +25,7 @@ pub mod demo;
 pub use ensemble_compiler as compiler;
 pub use ensemble_datagen as datagen;
 pub use ensemble_engine::*;
+pub use ensemble_fs as fs;
 pub use ensemble_import as import;
 pub use ensemble_syntax as syntax;
 

@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::members;
-use ensemble::import::{import_csv, ColumnType, ImportError, ImportOptions};
+use ensemble::import::{import_csv, prepare_import, ColumnType, ImportError, ImportOptions};
 use ensemble::Session;
 
 fn options(dir: &std::path::Path, table: &str, csv: &str) -> ImportOptions {
@@ -15,12 +13,7 @@ fn options(dir: &std::path::Path, table: &str, csv: &str) -> ImportOptions {
         table: table.into(),
         csv: dir.join(csv),
         delimiter: b',',
-        types: BTreeMap::new(),
-        date_formats: BTreeMap::new(),
-        key: None,
-        time: None,
-        overwrite: false,
-        skip_bad_rows: false,
+        ..ImportOptions::default()
     }
 }
 
@@ -179,4 +172,189 @@ fn malformed_csv_is_refused_with_line_numbers() {
     typo.key = Some("idd".into());
     let error = import_csv(&typo).expect_err("refused");
     assert!(error.to_string().contains("did you mean 'id'"), "{error}");
+}
+
+/// A universe of two customers and their purchases, imported from CSV.
+fn purchases_datamart(dir: &std::path::Path) -> ImportOptions {
+    std::fs::write(
+        dir.join("customers.csv"),
+        "customer_id,signup_date\n1,2025-01-15\n2,2025-03-01\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("purchases.csv"),
+        "customer_id,purchased_at,amount\n1,2026-06-01 10:00:00,10.00\n2,2026-06-02 10:00:00,20.00\n",
+    )
+    .expect("write");
+    let mut customers = options(dir, "customers", "customers.csv");
+    customers.universe = true;
+    customers.key = Some("customer_id".into());
+    customers.since = Some("signup_date".into());
+    import_csv(&customers).expect("imports");
+    let mut purchases = options(dir, "purchases", "purchases.csv");
+    purchases.key = Some("customer_id".into());
+    purchases.time = Some("purchased_at".into());
+    import_csv(&purchases).expect("imports");
+    purchases
+}
+
+#[tokio::test]
+async fn overwrite_is_crash_consistent() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut purchases = purchases_datamart(dir.path());
+    let catalog = dir.path().join("ensemble.toml");
+    let before = std::fs::read_to_string(&catalog).expect("catalog");
+    assert!(
+        before.contains("[universe]") && before.contains("since = \"signup_date\""),
+        "{before}"
+    );
+
+    // The new export renames the time column: the old catalog must never meet the new file.
+    std::fs::write(
+        dir.path().join("purchases.csv"),
+        "customer_id,bought_on,total\n2,2026-06-03,5.00\n",
+    )
+    .expect("write");
+    purchases.overwrite = true;
+    purchases.time = Some("bought_on".into());
+    // A crash after the data file is written, before the catalog is published.
+    let prepared = prepare_import(&purchases).expect("prepares");
+    assert_eq!(
+        prepared.report().path,
+        dir.path().join("purchases.v2.parquet"),
+        "a fresh name, never the file the catalog reads"
+    );
+    std::mem::forget(prepared);
+    assert_eq!(std::fs::read_to_string(&catalog).expect("catalog"), before);
+    assert!(dir.path().join("purchases.parquet").exists());
+    let mut session = ensemble::Session::open(&catalog)
+        .await
+        .expect("the old pair loads");
+    let buyers: Vec<i64> = members(&mut session, "[has purchases]")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        buyers,
+        vec![1, 2],
+        "the old table agrees with the old catalog"
+    );
+
+    // A dropped preparation removes its file; a committed one switches, then cleans up.
+    let dropped = prepare_import(&purchases).expect("prepares");
+    let dropped_path = dropped.report().path.clone();
+    assert_eq!(dropped_path, dir.path().join("purchases.v3.parquet"));
+    drop(dropped);
+    assert!(!dropped_path.exists());
+    let report = import_csv(&purchases).expect("imports");
+    assert_eq!(report.path, dir.path().join("purchases.v3.parquet"));
+    let after = std::fs::read_to_string(&catalog).expect("catalog");
+    assert!(
+        after.contains("path = \"purchases.v3.parquet\"") && after.contains("time = \"bought_on\""),
+        "{after}"
+    );
+    assert!(
+        !dir.path().join("purchases.parquet").exists(),
+        "the importer's previous file is removed"
+    );
+    let mut session = ensemble::Session::open(&catalog)
+        .await
+        .expect("the new pair loads");
+    let buyers: Vec<i64> = members(&mut session, "[has purchases]")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(buyers, vec![2]);
+}
+
+#[test]
+fn csv_import_should_fixes() {
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::write(
+        dir.path().join("stores.csv"),
+        "code;opened;closed_at;amount;zip\n1;05/01/2025;05/01/2025 10:30;12,50;06511\n2;bad;;3;75001\n3;07/01/2025;;-0,5;13001\n",
+    )
+    .expect("write");
+    let mut stores = options(dir.path(), "stores", "stores.csv");
+    stores.delimiter = b';';
+    stores
+        .date_formats
+        .insert("opened".into(), "%d/%m/%Y".into());
+    stores
+        .date_formats
+        .insert("closed_at".into(), "%d/%m/%Y %H:%M".into());
+    // A date format without a type makes a date column, and its bad values bad rows.
+    let error = import_csv(&stores).expect_err("a bad date");
+    assert!(
+        error
+            .to_string()
+            .contains("line 3: column opened: 'bad' is not a date"),
+        "{error}"
+    );
+    stores.skip_bad_rows = true;
+    let report = import_csv(&stores).expect("imports");
+    let types: Vec<ColumnType> = report.columns.iter().map(|(_, ty)| *ty).collect();
+    assert_eq!(
+        types,
+        vec![
+            ColumnType::Integer,
+            ColumnType::Date,
+            ColumnType::Timestamp,
+            ColumnType::String,
+            ColumnType::String
+        ],
+        "codes with leading zeros stay text; decimal commas need the option"
+    );
+    assert_eq!((report.rows, report.bad_row_count), (2, 1));
+    assert!(
+        report
+            .hints
+            .iter()
+            .any(|h| h.contains("amount") && h.contains("--decimal-comma")),
+        "{:?}",
+        report.hints
+    );
+
+    // Given as decimals without the option: the bad rows say why.
+    stores.overwrite = true;
+    stores.skip_bad_rows = false;
+    stores.types.insert("amount".into(), ColumnType::Decimal(2));
+    let error = import_csv(&stores).expect_err("decimal commas");
+    assert!(
+        error.to_string().contains("pass --decimal-comma"),
+        "{error}"
+    );
+    stores.types.clear();
+    stores.decimal_comma = true;
+    stores.skip_bad_rows = true;
+    let report = import_csv(&stores).expect("imports");
+    assert_eq!(report.columns[3].1, ColumnType::Decimal(2));
+    assert!(report.hints.is_empty());
+
+    // --time must name a date or timestamp column.
+    stores.time = Some("zip".into());
+    let error = import_csv(&stores).expect_err("a text time column");
+    assert_eq!(
+        error.to_string(),
+        "--time zip: the column is string, not a date or timestamp (give its type and format: --type zip=date --date-format zip=%d/%m/%Y)"
+    );
+
+    // A missing directory is named.
+    let mut lost = options(dir.path(), "stores", "stores.csv");
+    lost.catalog = dir.path().join("nowhere/ensemble.toml");
+    let error = import_csv(&lost).expect_err("no directory");
+    assert!(
+        error.to_string().contains(&format!(
+            "directory {} does not exist",
+            dir.path().join("nowhere").display()
+        )),
+        "{error}"
+    );
+
+    // --since is the universe's.
+    let mut since = options(dir.path(), "shops", "stores.csv");
+    since.delimiter = b';';
+    since.since = Some("opened".into());
+    let error = import_csv(&since).expect_err("not a universe");
+    assert!(error.to_string().contains("--universe"), "{error}");
 }

@@ -8,6 +8,8 @@ use ensemble::datagen::{generate, GenerateConfig};
 use ensemble::{group_thousands, Outcome, Session, TableDescription};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::stdio::{errln, out, outln};
+
 /// The script the demo runs.
 pub const LOYALTY_SCRIPT: &str = include_str!("../../../examples/loyalty.seg");
 /// Where the demo keeps its datamart, relative to the working directory.
@@ -32,14 +34,14 @@ pub fn generate_with_progress(
     let summary =
         generate(dir, config, &mut |done, _| bar.set_position(done)).map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    eprintln!(
+    errln!(
         "wrote {} customers to {} in {:.1?}",
         group_thousands(config.customers as usize),
         dir.display(),
         started.elapsed()
     );
     for (table, rows) in &summary.tables {
-        eprintln!("  {table:<15} {:>15} rows", group_thousands(*rows as usize));
+        errln!("  {table:<15} {:>15} rows", group_thousands(*rows as usize));
     }
     Ok(summary)
 }
@@ -60,6 +62,8 @@ pub fn demo_datamart() -> Result<PathBuf, String> {
     let dir = PathBuf::from(DEMO_DIR);
     let config = GenerateConfig {
         customers: DEMO_CUSTOMERS,
+        // Stale or partial demo data is regenerated.
+        overwrite: true,
         ..GenerateConfig::default()
     };
     let marker_path = dir.join(".generated");
@@ -67,15 +71,15 @@ pub fn demo_datamart() -> Result<PathBuf, String> {
     let fresh =
         std::fs::read_to_string(&marker_path).ok().as_deref() == Some(marker(&config).as_str());
     if fresh && catalog.exists() {
-        eprintln!("using the demo datamart in {}", dir.display());
+        errln!("using the demo datamart in {}", dir.display());
     } else {
-        eprintln!(
+        errln!(
             "first run: generating the demo datamart in {}",
             dir.display()
         );
         generate_with_progress(&dir, config)?;
-        std::fs::write(&marker_path, marker(&config))
-            .map_err(|e| format!("{}: {e}", marker_path.display()))?;
+        ensemble::fs::write_file(&marker_path, marker(&config).as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     Ok(catalog)
 }
@@ -115,14 +119,14 @@ pub async fn run_demo(session: &mut Session) -> Result<(), ensemble::EngineError
         ]);
     }
     let as_of = session.as_of();
-    println!(
+    outln!(
         "Segments as of {as_of} (universe: {} members)\n{table}\n",
         group_thousands(universe)
     );
     if let Some(evaluation) = last {
-        println!("{}", evaluation.steps[evaluation.root].text);
-        print!("{}", evaluation.tree());
-        println!(
+        outln!("{}", evaluation.steps[evaluation.root].text);
+        out!("{}", evaluation.tree());
+        outln!(
             "{} members in {:.1?}",
             group_thousands(evaluation.count()),
             evaluation.elapsed
@@ -144,7 +148,7 @@ pub fn print_tables(session: &Session) {
             info.location,
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
 }
 
 /// `ensemble describe TABLE` and `\d TABLE`: the row count and a table of the columns.

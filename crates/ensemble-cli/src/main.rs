@@ -1,15 +1,21 @@
 //! The `ensemble` command line.
 
 mod datamart;
+mod import;
 mod output;
 mod repl;
+mod signals;
+mod stdio;
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ensemble::{EngineError, Session, SessionOptions};
+use stdio::{err, errln, out};
+
+/// The largest script read from a file or standard input.
+const MAX_SCRIPT_BYTES: u64 = ensemble::fs::DEFAULT_READ_LIMIT;
 
 /// Customer segmentation with set theory over Parquet loyalty data.
 #[derive(Debug, Parser)]
@@ -95,6 +101,9 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// Replace the datamart already in the output directory.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Import data into the catalog.
     #[command(subcommand)]
@@ -140,39 +149,9 @@ enum Command {
 enum ImportCommand {
     /// Turn a CSV export into a Parquet table of the catalog.
     #[command(
-        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv"
+        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv\n  ensemble import csv -c data/ensemble.toml --table customers --universe --key customer_id --since signup_date customers.csv"
     )]
-    Csv {
-        /// The catalog file (created if missing).
-        #[arg(long, short, default_value = "ensemble.toml")]
-        catalog: PathBuf,
-        /// The table's name.
-        #[arg(long)]
-        table: String,
-        /// Field delimiter (one character; `\t` for tab).
-        #[arg(long, default_value = ",")]
-        delimiter: String,
-        /// A column's type: COLUMN=int|float|decimal(SCALE)|bool|date|timestamp|string.
-        #[arg(long = "type", value_name = "COLUMN=TYPE")]
-        types: Vec<String>,
-        /// A column's date format (chrono syntax): COLUMN=%d/%m/%Y.
-        #[arg(long = "date-format", value_name = "COLUMN=FORMAT")]
-        date_formats: Vec<String>,
-        /// The column referencing the universe key.
-        #[arg(long)]
-        key: Option<String>,
-        /// The table's time column.
-        #[arg(long)]
-        time: Option<String>,
-        /// Replace an existing table.
-        #[arg(long)]
-        overwrite: bool,
-        /// Import the good rows and report the bad ones instead of refusing.
-        #[arg(long)]
-        skip_bad_rows: bool,
-        /// The CSV file, with a header line.
-        file: PathBuf,
-    },
+    Csv(import::CsvArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -221,18 +200,23 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("Error: cannot start the runtime: {error}");
+            errln!("Error: cannot start the runtime: {error}");
             return ExitCode::from(2);
         }
     };
+    let repl = matches!(cli.command, None | Some(Command::Repl { .. }));
+    if let Err(error) = signals::install(&runtime, !repl) {
+        errln!("Error: cannot listen for signals: {error}");
+        return ExitCode::from(2);
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Language(text)) => {
-            eprint!("{text}");
+            err!("{text}");
             ExitCode::from(1)
         }
         Err(Failure::Data(text)) => {
-            eprint!("{text}");
+            err!("{text}");
             ExitCode::from(2)
         }
     }
@@ -249,23 +233,11 @@ impl Input {
             return Ok((text.clone(), "<expr>".into()));
         }
         let path = self.script.as_ref().expect("clap requires a script or -e");
-        let bytes = if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::Data(format!("Error: standard input: {e}\n")))?;
-            bytes
-        } else {
-            std::fs::read(path)
-                .map_err(|e| Failure::Data(format!("Error: {}: {e}\n", path.display())))?
-        };
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Failure::Language(format!(
-                "Error: {} is not UTF-8 text (invalid byte at offset {})\n",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
+        let text =
+            ensemble::fs::read_text_limited(path, MAX_SCRIPT_BYTES).map_err(|e| match e {
+                ensemble::fs::FsError::NotUtf8 { .. } => Failure::Language(format!("Error: {e}\n")),
+                _ => Failure::Data(format!("Error: {e}\n")),
+            })?;
         Ok((text, path.display().to_string()))
     }
 
@@ -328,15 +300,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
             for note in &run.notes {
-                eprint!("{}", note.render(&text, &origin, color));
+                err!("{}", note.render(&text, &origin, color));
             }
             let Some(evaluation) = run.last_evaluation() else {
-                eprintln!("nothing to evaluate: the script has no bare expression");
+                errln!("nothing to evaluate: the script has no bare expression");
                 return Ok(());
             };
             if format == output::Format::Table {
-                eprint!("{}", evaluation.tree());
-                eprintln!(
+                err!("{}", evaluation.tree());
+                errln!(
                     "{} members as of {} in {:.1?}",
                     ensemble::group_thousands(evaluation.count()),
                     evaluation.as_of,
@@ -351,86 +323,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             as_of,
             out,
+            overwrite,
         } => {
             let config = ensemble::datagen::GenerateConfig {
                 customers,
                 seed,
                 as_of,
+                overwrite,
                 ..Default::default()
             };
             datamart::generate_with_progress(&out, config)
                 .map(|_| ())
                 .map_err(|e| Failure::Data(format!("Error: {e}\n")))
         }
-        Command::Import(ImportCommand::Csv {
-            catalog,
-            table,
-            delimiter,
-            types,
-            date_formats,
-            key,
-            time,
-            overwrite,
-            skip_bad_rows,
-            file,
-        }) => {
-            let usage = |message: String| Failure::Language(format!("Error: {message}\n"));
-            let delimiter = match delimiter.as_str() {
-                "\\t" | "tab" => b'\t',
-                d if d.len() == 1 => d.as_bytes()[0],
-                d => {
-                    return Err(usage(format!(
-                        "--delimiter must be one character, not '{d}'"
-                    )))
-                }
-            };
-            let mut parsed_types = std::collections::BTreeMap::new();
-            for item in types {
-                let (column, ty) = item
-                    .split_once('=')
-                    .ok_or_else(|| usage(format!("--type {item}: expected COLUMN=TYPE")))?;
-                let ty = ty
-                    .parse()
-                    .map_err(|e| usage(format!("--type {item}: {e}")))?;
-                parsed_types.insert(column.to_string(), ty);
-            }
-            let mut formats = std::collections::BTreeMap::new();
-            for item in date_formats {
-                let (column, format) = item.split_once('=').ok_or_else(|| {
-                    usage(format!("--date-format {item}: expected COLUMN=FORMAT"))
-                })?;
-                formats.insert(column.to_string(), format.to_string());
-            }
-            let options = ensemble::import::ImportOptions {
-                catalog,
-                table,
-                csv: file,
-                delimiter,
-                types: parsed_types,
-                date_formats: formats,
-                key,
-                time,
-                overwrite,
-                skip_bad_rows,
-            };
-            let report = ensemble::import::import_csv(&options)
-                .map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
-            eprintln!(
-                "imported {} rows into {}",
-                ensemble::group_thousands(report.rows as usize),
-                report.path.display()
-            );
-            for (column, ty) in &report.columns {
-                eprintln!("  {column:<24} {ty}");
-            }
-            if report.bad_row_count > 0 {
-                eprintln!("left out {} bad row(s):", report.bad_row_count);
-                for row in &report.bad_rows {
-                    eprintln!("  line {}: {}", row.line, row.problem);
-                }
-            }
-            Ok(())
-        }
+        Command::Import(ImportCommand::Csv(args)) => import::run(args),
         Command::Demo => {
             let catalog =
                 datamart::demo_datamart().map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
@@ -456,7 +362,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .describe(&table)
                 .await
                 .map_err(|e| Failure::from_engine(&e, color))?;
-            print!("{}", datamart::render_description(description));
+            out!("{}", datamart::render_description(description));
             Ok(())
         }
         Command::Check { input } => {
@@ -466,10 +372,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .check_script(&text, &origin)
                 .map_err(|e| Failure::from_engine(&e, color))?;
             for note in &check.notes {
-                eprint!("{}", note.render(&text, &origin, color));
+                err!("{}", note.render(&text, &origin, color));
             }
             if check.errors.is_empty() {
-                eprintln!("{origin}: {} statement(s), no error", check.statements);
+                errln!("{origin}: {} statement(s), no error", check.statements);
                 return Ok(());
             }
             let mut errors: String = check.errors.iter().map(|e| e.render(color)).collect();
@@ -495,7 +401,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::from_engine(&e, color))?;
             output::write_batches(&batches, &output)
                 .map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
-            eprintln!(
+            errln!(
                 "wrote {} members to {}",
                 ensemble::group_thousands(evaluation.count()),
                 output.display()
@@ -528,7 +434,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let explanation = session
                 .explain(expression)
                 .map_err(|e| Failure::from_engine(&e, color))?;
-            print!("{explanation}");
+            out!("{explanation}");
             Ok(())
         }
     }

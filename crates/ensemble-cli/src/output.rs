@@ -1,12 +1,14 @@
 //! Writing members: a table, CSV (a header with the key's name, then one key per line) or
 //! JSON (an array of objects).
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use ensemble::arrow::util::pretty::pretty_format_batches;
 use ensemble::Evaluation;
+
+use crate::stdio::Stdout;
 
 /// Output formats of `ensemble run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,24 +21,23 @@ pub enum Format {
     Json,
 }
 
-/// Writes the evaluation's members to `path` (atomically: a temporary file renamed into
-/// place) or to standard output.
+/// Writes the evaluation's members to `path` (see `ensemble_fs`: atomically for a regular
+/// file, in place for a device or FIFO, `-` for standard output) or to standard output.
 pub fn write_members(
     evaluation: &Evaluation,
     format: Format,
     path: Option<&Path>,
 ) -> Result<(), String> {
-    match path {
+    match path.filter(|p| p.as_os_str() != "-") {
         None => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
+            let mut out = BufWriter::new(Stdout);
             write_to(evaluation, format, &mut out)?;
-            out.flush().map_err(|e| e.to_string())
+            out.flush().map_err(|e| format!("standard output: {e}"))
         }
         Some(path) => {
-            let mut bytes = Vec::new();
-            write_to(evaluation, format, &mut bytes)?;
-            write_atomically(path, &bytes)
+            let mut output = ensemble::fs::create(path).map_err(|e| e.to_string())?;
+            write_to(evaluation, format, &mut output)?;
+            output.finish().map_err(|e| e.to_string())
         }
     }
 }
@@ -147,7 +148,8 @@ pub fn render_batches(
     Ok(text)
 }
 
-/// Writes record batches to `path` as CSV, JSON or Parquet (by extension), atomically.
+/// Writes record batches to `path` as CSV, JSON or Parquet (by extension), atomically for a
+/// regular file (see `ensemble_fs`), streaming.
 pub fn write_batches(
     batches: &[ensemble::arrow::record_batch::RecordBatch],
     path: &Path,
@@ -157,66 +159,49 @@ pub fn write_batches(
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut bytes = Vec::new();
+    if !matches!(extension.as_str(), "csv" | "json" | "parquet") {
+        return Err(format!(
+            "{}: unknown format '.{extension}' (csv, json or parquet)",
+            path.display()
+        ));
+    }
+    let schema = match batches.first() {
+        Some(batch) => batch.schema(),
+        None if extension == "parquet" => return Err("nothing to write".to_string()),
+        None => Arc::new(ensemble::arrow::datatypes::Schema::empty()),
+    };
+    let mut output = ensemble::fs::create(path).map_err(|e| e.to_string())?;
+    let failed = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", path.display());
     match extension.as_str() {
         "csv" => {
             let mut writer = ensemble::arrow::csv::WriterBuilder::new()
                 .with_header(true)
-                .build(&mut bytes);
+                .build(&mut output);
             for batch in batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
+                writer.write(batch).map_err(|e| failed(&e))?;
             }
         }
         "json" => {
-            let mut writer = ensemble::arrow::json::ArrayWriter::new(&mut bytes);
+            let mut writer = ensemble::arrow::json::ArrayWriter::new(&mut output);
             for batch in batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
+                writer.write(batch).map_err(|e| failed(&e))?;
             }
-            writer.finish().map_err(|e| e.to_string())?;
+            writer.finish().map_err(|e| failed(&e))?;
         }
-        "parquet" => {
-            let schema = batches
-                .first()
-                .map(|b| b.schema())
-                .ok_or_else(|| "nothing to write".to_string())?;
-            let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None)
-                .map_err(|e| e.to_string())?;
+        _ => {
+            let mut writer = parquet::arrow::ArrowWriter::try_new(&mut output, schema, None)
+                .map_err(|e| failed(&e))?;
             for batch in batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
+                writer.write(batch).map_err(|e| failed(&e))?;
             }
-            writer.close().map_err(|e| e.to_string())?;
-        }
-        other => {
-            return Err(format!(
-                "{}: unknown format '.{other}' (csv, json or parquet)",
-                path.display()
-            ))
+            writer.close().map_err(|e| failed(&e))?;
         }
     }
-    write_atomically(path, &bytes)
+    output.finish().map_err(|e| e.to_string())
 }
 
-/// Writes a file through a temporary file renamed into place: a failure never leaves a
-/// partial file.
+/// Writes a file atomically (see `ensemble_fs::write_file`): a failure or an interruption
+/// never leaves a partial file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let directory = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = directory.join(format!(".{file_name}.partial"));
-    let result = (|| {
-        let mut file =
-            File::create(&temporary).map_err(|e| format!("{}: {e}", temporary.display()))?;
-        file.write_all(bytes).map_err(|e| e.to_string())?;
-        file.sync_all().map_err(|e| e.to_string())?;
-        std::fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    ensemble::fs::write_file(path, bytes).map_err(|e| e.to_string())
 }

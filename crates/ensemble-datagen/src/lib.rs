@@ -30,6 +30,9 @@ pub struct GenerateConfig {
     pub as_of: NaiveDate,
     /// Customers generated per chunk (bounds memory).
     pub chunk: u64,
+    /// Replace an existing datamart (catalog or tables) in the directory; without it,
+    /// generation refuses to touch one.
+    pub overwrite: bool,
 }
 
 impl Default for GenerateConfig {
@@ -39,6 +42,7 @@ impl Default for GenerateConfig {
             seed: 1,
             as_of: NaiveDate::from_ymd_opt(2026, 6, 30).expect("a valid date"),
             chunk: 50_000,
+            overwrite: false,
         }
     }
 }
@@ -85,6 +89,15 @@ pub enum DatagenError {
     /// The configuration cannot be generated.
     #[error("{0}")]
     Config(String),
+    /// The directory already holds a datamart and `overwrite` was not asked for.
+    #[error("{path} already exists (use --overwrite to replace the datamart)")]
+    Exists {
+        /// The catalog or table file found.
+        path: PathBuf,
+    },
+    /// A file could not be published.
+    #[error(transparent)]
+    Fs(#[from] ensemble_fs::FsError),
 }
 
 /// Generates the datamart into `dir` (created if needed). `progress` is called with the
@@ -104,6 +117,9 @@ pub fn generate(
             "the chunk size must be at least 1".into(),
         ));
     }
+    if !config.overwrite {
+        refuse_existing(dir)?;
+    }
     std::fs::create_dir_all(dir).map_err(|source| DatagenError::Io {
         path: dir.to_path_buf(),
         source,
@@ -118,17 +134,26 @@ pub fn generate(
         first = last + 1;
     }
     let tables = writers.finish()?;
-    let catalog = dir.join("ensemble.toml");
-    let temporary = dir.join(".ensemble.toml.partial");
-    std::fs::write(&temporary, CATALOG).map_err(|source| DatagenError::Io {
-        path: temporary.clone(),
-        source,
-    })?;
-    std::fs::rename(&temporary, &catalog).map_err(|source| DatagenError::Io {
-        path: catalog.clone(),
-        source,
-    })?;
+    let catalog = dir.join(CATALOG_FILE);
+    ensemble_fs::write_file(&catalog, CATALOG.as_bytes())?;
     Ok(Summary { tables, catalog })
+}
+
+/// The catalog's file name in a generated datamart.
+pub const CATALOG_FILE: &str = "ensemble.toml";
+
+/// Fails when `dir` holds the catalog or a table file that generation would replace (a
+/// symbolic link counts, even a dangling one).
+fn refuse_existing(dir: &Path) -> Result<(), DatagenError> {
+    let files = std::iter::once(CATALOG_FILE.to_string())
+        .chain(TABLES.iter().map(|table| format!("{table}.parquet")));
+    for file in files {
+        let path = dir.join(file);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            return Err(DatagenError::Exists { path });
+        }
+    }
+    Ok(())
 }
 
 /// The catalog of a generated datamart.

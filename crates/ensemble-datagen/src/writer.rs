@@ -1,11 +1,11 @@
-//! Streams record batches of one table into a Parquet file, atomically: rows go to a
-//! temporary file that is renamed into place when the table is complete.
+//! Streams record batches of one table into a Parquet file, atomically: rows go to an
+//! `ensemble_fs` atomic file published when the table is complete.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use ensemble_fs::AtomicFile;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -18,9 +18,7 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// One Parquet table being written.
 pub struct TableWriter {
     name: &'static str,
-    path: PathBuf,
-    temporary: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<AtomicFile>,
     rows: u64,
 }
 
@@ -31,12 +29,7 @@ impl TableWriter {
         name: &'static str,
         schema: SchemaRef,
     ) -> Result<TableWriter, DatagenError> {
-        let path = dir.join(format!("{name}.parquet"));
-        let temporary = dir.join(format!(".{name}.parquet.partial"));
-        let file = File::create(&temporary).map_err(|source| DatagenError::Io {
-            path: temporary.clone(),
-            source,
-        })?;
+        let file = AtomicFile::create(&dir.join(format!("{name}.parquet")))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -50,8 +43,6 @@ impl TableWriter {
         })?;
         Ok(TableWriter {
             name,
-            path,
-            temporary,
             writer,
             rows: 0,
         })
@@ -68,19 +59,17 @@ impl TableWriter {
             })
     }
 
-    /// Closes the file and moves it into place; returns the number of rows written.
+    /// Closes the file and publishes it; returns the number of rows written.
     pub fn finish(self) -> Result<u64, DatagenError> {
         let name = self.name;
-        self.writer
-            .close()
+        let file = self
+            .writer
+            .into_inner()
             .map_err(|source| DatagenError::Parquet {
                 table: name,
                 source,
             })?;
-        std::fs::rename(&self.temporary, &self.path).map_err(|source| DatagenError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        file.commit()?;
         Ok(self.rows)
     }
 }

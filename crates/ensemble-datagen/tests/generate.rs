@@ -233,3 +233,33 @@ fn spend_is_heavy_tailed_and_december_peaks() {
         "some members never buy: {buyers:.2}"
     );
 }
+
+#[test]
+fn an_existing_datamart_is_replaced_only_with_overwrite() {
+    let dir = tempfile::tempdir().expect("a directory");
+    generate(dir.path(), config(500), &mut |_, _| {}).expect("generates");
+    let error = generate(dir.path(), config(500), &mut |_, _| {}).expect_err("refuses");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{} already exists (use --overwrite to replace the datamart)",
+            dir.path().join("ensemble.toml").display()
+        )
+    );
+    // A table file alone is enough to refuse.
+    let other = tempfile::tempdir().expect("a directory");
+    std::fs::write(other.path().join("visits.parquet"), "mine").expect("writes");
+    let error = generate(other.path(), config(500), &mut |_, _| {}).expect_err("refuses");
+    assert!(error.to_string().contains("visits.parquet"), "{error}");
+    let replaced = GenerateConfig {
+        overwrite: true,
+        ..config(500)
+    };
+    generate(other.path(), replaced, &mut |_, _| {}).expect("replaces");
+    let leftovers: Vec<_> = std::fs::read_dir(other.path())
+        .expect("a directory")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}

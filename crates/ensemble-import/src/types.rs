@@ -1,5 +1,14 @@
 //! Column types of an import: inferred from the values, or given by the user.
+//!
+//! Inference rules beyond "the narrowest type that reads every value":
+//! - a value with a leading zero followed by digits (`06511`, `007`) is a code, not a number:
+//!   the column is text (dates such as `05/01/2025` with a format are still dates);
+//! - with a decimal comma (`decimal_comma`), `12,50` reads as the decimal 12.50; without it, a
+//!   column of such values stays text and gets a hint;
+//! - a column with a date format and no type is a date, or a timestamp when the format has
+//!   time fields, whatever its values: the values that do not match are bad rows.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -26,6 +35,14 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// Integers, decimals and floats.
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            ColumnType::Integer | ColumnType::Decimal(_) | ColumnType::Float
+        )
+    }
+
     /// The Arrow type.
     pub fn arrow(self) -> DataType {
         match self {
@@ -84,6 +101,61 @@ impl FromStr for ColumnType {
                 }
             }
         })
+    }
+}
+
+/// How a column's values are read: its date format and the decimal separator.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reading {
+    /// The date or timestamp format.
+    pub date: DateFormat,
+    /// `12,50` is 12.50.
+    pub decimal_comma: bool,
+}
+
+impl Reading {
+    /// The value as a number is written with a point: `12,50` becomes `12.50` with a decimal
+    /// comma (a value with both a comma and a point, or two commas, is left as is and does not
+    /// parse).
+    pub fn numeric<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.decimal_comma && text.matches(',').count() == 1 && !text.contains('.') {
+            Cow::Owned(text.replace(',', "."))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}
+
+/// Whether `text` is a code with a leading zero (`06511`, `-007`), which is kept as text.
+pub fn has_leading_zero(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text).as_bytes();
+    digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit()
+}
+
+/// Whether `text` looks like a number with a decimal comma (`12,50`, `-3,5`).
+pub fn looks_like_decimal_comma(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    match digits.split_once(',') {
+        Some((whole, fraction)) => {
+            !whole.is_empty()
+                && !fraction.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// The type a date format gives a column without a type: a timestamp when the format has
+/// time fields, else a date.
+pub fn format_type(format: &str) -> ColumnType {
+    const TIME_FIELDS: [&str; 13] = [
+        "%H", "%k", "%I", "%l", "%M", "%S", "%f", "%.f", "%T", "%R", "%X", "%r", "%s",
+    ];
+    if TIME_FIELDS.iter().any(|field| format.contains(field)) || format.contains("%c") {
+        ColumnType::Timestamp
+    } else {
+        ColumnType::Date
     }
 }
 
@@ -169,6 +241,8 @@ pub struct Inference {
     date: bool,
     timestamp: bool,
     seen: bool,
+    decimal_comma_like: bool,
+    comma_seen: bool,
 }
 
 impl Default for Inference {
@@ -181,14 +255,26 @@ impl Default for Inference {
             date: true,
             timestamp: true,
             seen: false,
+            decimal_comma_like: true,
+            comma_seen: false,
         }
     }
 }
 
 impl Inference {
     /// Takes one non-empty value into account.
-    pub fn observe(&mut self, text: &str, format: &DateFormat) {
+    pub fn observe(&mut self, text: &str, reading: &Reading) {
         self.seen = true;
+        let comma = looks_like_decimal_comma(text);
+        self.comma_seen |= comma;
+        if reading.decimal_comma || !comma && text.parse::<i64>().is_err() {
+            self.decimal_comma_like = false;
+        }
+        let format = &reading.date;
+        if has_leading_zero(text) {
+            (self.integer, self.decimal_scale, self.float) = (false, None, false);
+        }
+        let text: &str = &reading.numeric(text);
         if self.integer && text.parse::<i64>().is_err() {
             self.integer = false;
         }
@@ -209,6 +295,12 @@ impl Inference {
         if self.timestamp && parse_timestamp(text, format).is_none() {
             self.timestamp = false;
         }
+    }
+
+    /// Whether the column is text whose values look like numbers with a decimal comma: worth
+    /// a hint about `--decimal-comma`.
+    pub fn needs_decimal_comma(&self) -> bool {
+        self.comma_seen && self.decimal_comma_like && self.result() == ColumnType::String
     }
 
     /// The inferred type: integers, then exact decimals (money), then floats, booleans,
@@ -242,9 +334,49 @@ mod tests {
     fn infer(values: &[&str]) -> ColumnType {
         let mut inference = Inference::default();
         for v in values {
-            inference.observe(v, &DateFormat::default());
+            inference.observe(v, &Reading::default());
         }
         inference.result()
+    }
+
+    #[test]
+    fn codes_with_leading_zeros_stay_text() {
+        assert_eq!(infer(&["06511", "75001"]), ColumnType::String);
+        assert_eq!(infer(&["007"]), ColumnType::String);
+        assert_eq!(infer(&["0", "0.5", "10"]), ColumnType::Decimal(1));
+        let mut dates = Inference::default();
+        let reading = Reading {
+            date: DateFormat(Some("%d/%m/%Y".into())),
+            decimal_comma: false,
+        };
+        dates.observe("05/01/2025", &reading);
+        assert_eq!(dates.result(), ColumnType::Date);
+    }
+
+    #[test]
+    fn decimal_commas_read_with_the_option_and_hint_without() {
+        let comma = Reading {
+            date: DateFormat::default(),
+            decimal_comma: true,
+        };
+        let mut inference = Inference::default();
+        for v in ["12,50", "3", "-0,5"] {
+            inference.observe(v, &comma);
+        }
+        assert_eq!(inference.result(), ColumnType::Decimal(2));
+        let mut plain = Inference::default();
+        for v in ["12,50", "3"] {
+            plain.observe(v, &Reading::default());
+        }
+        assert_eq!(plain.result(), ColumnType::String);
+        assert!(plain.needs_decimal_comma());
+        assert!(!Inference::default().needs_decimal_comma());
+    }
+
+    #[test]
+    fn a_format_with_time_fields_is_a_timestamp() {
+        assert_eq!(format_type("%d/%m/%Y"), ColumnType::Date);
+        assert_eq!(format_type("%d/%m/%Y %H:%M"), ColumnType::Timestamp);
     }
 
     #[test]

@@ -18,23 +18,14 @@ use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor};
 
 use crate::output::{render_batches, write_batches};
+use crate::stdio::{err, errln, out, outln};
 use commands::Command;
 use helper::{is_complete, ReplHelper, Vocabulary};
 use interrupts::Interrupts;
 use progress::Progress;
 
-/// A status line (what a statement did, times, files written) on standard error, so that
-/// standard output holds only results (`\format csv` piped to a file stays clean). A
-/// closed or full standard error is ignored.
-macro_rules! status {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
-/// Longest statement read from a pipe.
-const MAX_ENTRY_BYTES: usize = 16 << 20;
+/// Longest statement read from a pipe: the limit on a script file.
+const MAX_ENTRY_BYTES: usize = ensemble::fs::DEFAULT_READ_LIMIT as usize;
 
 /// One line of `reader` (with its end), at most `limit` bytes; `None` at the end of input.
 fn read_line(reader: &mut impl std::io::BufRead, limit: usize) -> Result<Option<String>, String> {
@@ -125,7 +116,7 @@ impl Repl {
                 Ok(Some(line)) => line,
                 Ok(None) => break,
                 Err(message) => {
-                    status!("Error: standard input, line {}: {message}", line_number + 1);
+                    errln!("Error: standard input, line {}: {message}", line_number + 1);
                     return false;
                 }
             };
@@ -170,7 +161,7 @@ impl Repl {
         let mut editor: Editor<ReplHelper, DefaultHistory> = match Editor::with_config(config) {
             Ok(editor) => editor,
             Err(error) => {
-                eprintln!("Error: cannot start the line editor: {error}");
+                errln!("Error: cannot start the line editor: {error}");
                 return;
             }
         };
@@ -181,7 +172,7 @@ impl Repl {
         let mut interrupts = match Interrupts::listen(self.session.interrupter()) {
             Ok(interrupts) => interrupts,
             Err(error) => {
-                eprintln!("Error: cannot listen for Ctrl-C: {error}");
+                errln!("Error: cannot listen for Ctrl-C: {error}");
                 return;
             }
         };
@@ -189,7 +180,7 @@ impl Repl {
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
-        println!(
+        outln!(
             "ensemble {} — {} as of {}. \\? for help, Ctrl-D to quit.",
             env!("CARGO_PKG_VERSION"),
             self.session.catalog().path.display(),
@@ -216,13 +207,13 @@ impl Repl {
                         Some(Ok(true)) => break,
                         Some(Ok(false)) => {}
                         Some(Err(error)) => self.report(&error, &line),
-                        None => eprintln!("cancelled; the session is as it was before this entry"),
+                        None => errln!("cancelled; the session is as it was before this entry"),
                     }
                 }
                 Err(ReadlineError::Interrupted) => continue,
                 Err(ReadlineError::Eof) => break,
                 Err(error) => {
-                    eprintln!("Error: {error}");
+                    errln!("Error: {error}");
                     break;
                 }
             }
@@ -244,7 +235,7 @@ impl Repl {
             EntryError::Engine(EngineError::Language {
                 diagnostic, origin, ..
             }) if origin == "<repl>" => {
-                status!(
+                errln!(
                     "{}",
                     diagnostic
                         .render_from_line(entry, "<repl>", self.color, self.first_line)
@@ -252,10 +243,10 @@ impl Repl {
                 );
             }
             EntryError::Engine(EngineError::Cancelled) => {
-                eprintln!("cancelled; the session is as it was before this entry")
+                errln!("cancelled; the session is as it was before this entry")
             }
-            EntryError::Engine(error) => eprint!("{}", error.render(self.color)),
-            EntryError::Message(message) => eprintln!("Error: {message}"),
+            EntryError::Engine(error) => err!("{}", error.render(self.color)),
+            EntryError::Message(message) => errln!("Error: {message}"),
         }
     }
 
@@ -273,7 +264,7 @@ impl Repl {
             .map_err(EntryError::Engine)?;
         self.progress.stop();
         for note in &run.notes {
-            status!(
+            errln!(
                 "{}",
                 note.render_from_line(entry, "<repl>", self.color, self.first_line)
                     .trim_end()
@@ -281,9 +272,9 @@ impl Repl {
         }
         for outcome in &run.outcomes {
             match outcome {
-                Outcome::AsOf(date) => status!("as of {date}"),
-                Outcome::Field(name) => status!("field {name} defined"),
-                Outcome::Segment(name) => status!("segment {name} defined"),
+                Outcome::AsOf(date) => errln!("as of {date}"),
+                Outcome::Field(name) => errln!("field {name} defined"),
+                Outcome::Segment(name) => errln!("segment {name} defined"),
                 Outcome::Evaluated(evaluation) => self.print_evaluation(evaluation).await?,
             }
         }
@@ -292,13 +283,13 @@ impl Repl {
     }
 
     async fn print_evaluation(&self, evaluation: &Evaluation) -> Result<(), EntryError> {
-        status!("{}", evaluation.tree().trim_end());
+        errln!("{}", evaluation.tree().trim_end());
         let timing = if self.settings.timing {
             format!(" in {:.1?}", evaluation.elapsed)
         } else {
             String::new()
         };
-        status!(
+        errln!(
             "{} members as of {}{timing}",
             group_thousands(evaluation.count()),
             evaluation.as_of
@@ -316,19 +307,19 @@ impl Repl {
         self.progress.stop();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows == 0 && matches!(self.settings.format.as_str(), "table" | "markdown") {
-            println!("(no rows)");
+            outln!("(no rows)");
             return Ok(());
         }
         let text = render_batches(batches, &self.settings.format, self.settings.max_rows)
             .map_err(EntryError::Message)?;
-        print!("{text}");
+        out!("{text}");
         Ok(())
     }
 
     async fn command(&mut self, command: Command) -> Result<bool, EntryError> {
         match command {
             Command::Quit => return Ok(true),
-            Command::Help(topic) => print!("{}", commands::help(topic.as_deref())),
+            Command::Help(topic) => out!("{}", commands::help(topic.as_deref())),
             Command::Tables => crate::datamart::print_tables(&self.session),
             Command::Describe(table) => {
                 let description = self
@@ -337,12 +328,12 @@ impl Repl {
                     .await
                     .map_err(EntryError::Engine)?;
                 self.progress.stop();
-                print!("{}", crate::datamart::render_description(description));
+                out!("{}", crate::datamart::render_description(description));
             }
             Command::Segments => {
                 let listing = self.session.listing();
                 if listing.is_empty() {
-                    println!("no definitions yet");
+                    outln!("no definitions yet");
                 }
                 for (name, segment, statement, size) in listing {
                     let size = match (segment, size) {
@@ -350,20 +341,20 @@ impl Repl {
                         (true, None) => format!("{:>12}", "not run"),
                         (false, _) => format!("{:>12}", "field"),
                     };
-                    println!("{size}  {name:<24} {statement}");
+                    outln!("{size}  {name:<24} {statement}");
                 }
             }
             Command::Steps => match self.session.last_evaluation() {
-                None => println!("nothing evaluated yet"),
+                None => outln!("nothing evaluated yet"),
                 Some(evaluation) => {
-                    print!("{}", evaluation.tree());
+                    out!("{}", evaluation.tree());
                     for step in &evaluation.steps {
                         let how = if step.reused {
                             "reused".to_string()
                         } else {
                             format!("{:.1?}", step.elapsed)
                         };
-                        println!(
+                        outln!(
                             "  #{:<3} {:<8} {:>12} members  {how}",
                             step.id,
                             step.table,
@@ -399,7 +390,7 @@ impl Repl {
                     }
                     other => EntryError::Engine(other),
                 })?;
-                print!("{explanation}");
+                out!("{explanation}");
             }
             Command::Sql(query) => {
                 let batches = self
@@ -418,19 +409,19 @@ impl Repl {
                     })?
                 };
                 self.session.set_as_of(date);
-                status!("as of {date}");
+                errln!("as of {date}");
             }
             Command::Timing(on) => {
                 self.settings.timing = on;
-                status!("timing {}", if on { "on" } else { "off" });
+                errln!("timing {}", if on { "on" } else { "off" });
             }
             Command::Format(format) => {
-                status!("format {format}");
+                errln!("format {format}");
                 self.settings.format = format;
             }
             Command::MaxRows(n) => {
                 self.settings.max_rows = n.max(1);
-                status!("maxrows {}", self.settings.max_rows);
+                errln!("maxrows {}", self.settings.max_rows);
             }
             Command::Export(what, path) => {
                 if let Some(query) = commands::export_query(&what) {
@@ -438,7 +429,7 @@ impl Repl {
                     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                     write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
                     self.progress.stop();
-                    status!("wrote {} rows to {path}", group_thousands(rows));
+                    errln!("wrote {} rows to {path}", group_thousands(rows));
                     return Ok(false);
                 }
                 let table = match self.session.last_evaluation().and_then(|e| {
@@ -470,18 +461,21 @@ impl Repl {
                 let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
                 self.progress.stop();
-                status!("wrote {} members to {path}", group_thousands(rows));
+                errln!("wrote {} members to {path}", group_thousands(rows));
             }
             Command::Load(file) => {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| EntryError::Message(format!("{file}: {e}")))?;
+                let text = ensemble::fs::read_text_limited(
+                    Path::new(&file),
+                    ensemble::fs::DEFAULT_READ_LIMIT,
+                )
+                .map_err(|e| EntryError::Message(e.to_string()))?;
                 let run = self
                     .session
                     .run_script(&text, &file)
                     .await
                     .map_err(EntryError::Engine)?;
                 self.progress.stop();
-                status!("{file}: {} statement(s)", run.outcomes.len());
+                errln!("{file}: {} statement(s)", run.outcomes.len());
                 if let Some(evaluation) = run.last_evaluation() {
                     self.print_evaluation(evaluation).await?;
                 }
@@ -493,7 +487,7 @@ impl Repl {
                     .await
                     .map_err(EntryError::Engine)?;
                 self.refresh_vocabulary();
-                status!(
+                errln!(
                     "reloaded {} ({} tables)",
                     self.session.catalog().path.display(),
                     self.session.catalog().providers.len()
@@ -503,7 +497,7 @@ impl Repl {
                 let script = self.session.definitions_script();
                 crate::output::write_atomically(Path::new(&file), script.as_bytes())
                     .map_err(EntryError::Message)?;
-                status!(
+                errln!(
                     "saved {} definition(s) to {file}",
                     self.session.listing().len()
                 );
