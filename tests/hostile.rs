@@ -31,7 +31,10 @@ async fn a_segment_used_three_times_per_line_is_checked_once() {
         let p = i - 1;
         writeln!(script, "segment s{i} = s{p} ∩ s{p} ∪ s{p};").unwrap();
     }
-    session.run_script(&script, "deep.seg").await.expect("checks");
+    session
+        .run_script(&script, "deep.seg")
+        .await
+        .expect("checks");
     let expected = members(&mut session, "[points > 100]").await;
     assert_eq!(members(&mut session, "s40").await, expected);
     let evaluation = session.evaluate("s40").await.expect("evaluates");
@@ -48,7 +51,10 @@ async fn a_long_chain_of_definitions_checks_and_evaluates() {
         let p = i - 1;
         writeln!(script, "segment c{i} = c{p} ∩ all;\nfield f{i} = f{p} + 1;").unwrap();
     }
-    session.run_script(&script, "chain.seg").await.expect("checks");
+    session
+        .run_script(&script, "chain.seg")
+        .await
+        .expect("checks");
     assert_eq!(
         members(&mut session, "c300").await,
         members(&mut session, "[points > 100]").await
@@ -69,13 +75,19 @@ async fn a_field_that_doubles_at_each_step_is_refused_at_its_use() {
     for i in 1..=40 {
         writeln!(script, "field f{i} = f{} + f{};", i - 1, i - 1).unwrap();
     }
-    session.run_script(&script, "double.seg").await.expect("checks");
+    session
+        .run_script(&script, "double.seg")
+        .await
+        .expect("checks");
     assert_eq!(
         members(&mut session, "[f10 > 102400]").await,
         members(&mut session, "[points > 100]").await
     );
     let text = error_text(session.evaluate("[f40 > 0]").await);
-    assert!(text.contains("expands to more than 50000 operations"), "{text}");
+    assert!(
+        text.contains("expands to more than 50000 operations"),
+        "{text}"
+    );
     assert!(text.contains("double.seg"), "{text}");
 }
 
@@ -108,13 +120,13 @@ async fn integer_overflow_is_an_error_at_the_operation() {
     let (_dir, mut session) = demo_session().await;
     let text = error_text(
         session
-            .run_script(
-                "\n[points * 9223372036854775807 > 1];",
-                "overflow.seg",
-            )
+            .run_script("\n[points * 9223372036854775807 > 1];", "overflow.seg")
             .await,
     );
-    assert!(text.contains("integer overflow in points * 9223372036854775807"), "{text}");
+    assert!(
+        text.contains("integer overflow in points * 9223372036854775807"),
+        "{text}"
+    );
     assert!(text.contains("line 2, column 2"), "{text}");
     // In a stored definition, the error points into it.
     session
@@ -163,9 +175,11 @@ fn write_parquet(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) {
             .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
             .collect::<Vec<_>>(),
     ));
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())
-            .unwrap();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
     let file = std::fs::File::create(path).unwrap();
     let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
     writer.write(&batch).unwrap();
@@ -207,14 +221,21 @@ fn tiny_datamart(customer_keys: Vec<Option<i64>>, time: ArrayRef) -> tempfile::T
 #[tokio::test]
 async fn a_time_column_must_hold_dates() {
     for (time, shown) in [
-        (Arc::new(Int64Array::from(vec![20_000i64])) as ArrayRef, "Int64,"),
+        (
+            Arc::new(Int64Array::from(vec![20_000i64])) as ArrayRef,
+            "Int64,",
+        ),
         (
             Arc::new(StringArray::from(vec!["30/06/2026"])) as ArrayRef,
             "Utf8",
         ),
     ] {
         let dir = tiny_datamart(vec![Some(1)], time);
-        let text = error_text(Session::open(dir.path().join("ensemble.toml")).await.map(|_| ()));
+        let text = error_text(
+            Session::open(dir.path().join("ensemble.toml"))
+                .await
+                .map(|_| ()),
+        );
         assert!(
             text.contains(&format!(
                 "the time column 'purchased_at' of table purchases is {shown}"
@@ -224,23 +245,35 @@ async fn a_time_column_must_hold_dates() {
     }
     let dates = Arc::new(Date32Array::from(vec![20_000])) as ArrayRef;
     let dir = tiny_datamart(vec![Some(1)], dates);
-    let mut session = Session::open(dir.path().join("ensemble.toml")).await.unwrap();
+    let mut session = Session::open(dir.path().join("ensemble.toml"))
+        .await
+        .unwrap();
     session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap());
-    assert_eq!(members(&mut session, "[has purchases]").await, BTreeSet::from([1]));
+    assert_eq!(
+        members(&mut session, "[has purchases]").await,
+        BTreeSet::from([1])
+    );
 }
 
 #[tokio::test]
 async fn universe_keys_must_be_present_and_unique() {
     let dates = || Arc::new(Date32Array::from(vec![20_000])) as ArrayRef;
-    let dir = tiny_datamart(vec![Some(1), None, Some(2), Some(2), None, Some(3)], dates());
-    let mut session = Session::open(dir.path().join("ensemble.toml")).await.unwrap();
+    let dir = tiny_datamart(
+        vec![Some(1), None, Some(2), Some(2), None, Some(3)],
+        dates(),
+    );
+    let mut session = Session::open(dir.path().join("ensemble.toml"))
+        .await
+        .unwrap();
     let text = error_text(session.evaluate("all").await);
     assert!(
         text.contains("has 2 row(s) with a null customer_id and 1 repeated customer_id value(s) (for example 2)"),
         "{text}"
     );
     let dir = tiny_datamart(vec![Some(1), Some(2)], dates());
-    let mut session = Session::open(dir.path().join("ensemble.toml")).await.unwrap();
+    let mut session = Session::open(dir.path().join("ensemble.toml"))
+        .await
+        .unwrap();
     assert_eq!(members(&mut session, "all").await, BTreeSet::from([1, 2]));
 }
 
@@ -258,7 +291,10 @@ async fn sql_cannot_change_the_catalog_or_write_files() {
         "SET datafusion.execution.batch_size = 1".to_string(),
     ] {
         let text = error_text(session.sql(&statement).await);
-        assert!(text.contains("SQL is read-only here"), "{statement}: {text}");
+        assert!(
+            text.contains("SQL is read-only here"),
+            "{statement}: {text}"
+        );
         assert!(text.contains("\\export"), "{text}");
     }
     assert!(!target.exists());
@@ -306,9 +342,11 @@ async fn a_memory_limit_fails_the_statement_with_its_name() {
     assert!(session.explain("kept").is_ok());
     let mut unlimited = Session::open(&catalog).await.unwrap();
     unlimited.set_as_of(ensemble::demo::DemoConfig::default().as_of);
-    assert!(!members(&mut unlimited, "[count_distinct(purchases.category) > 2]")
-        .await
-        .is_empty());
+    assert!(
+        !members(&mut unlimited, "[count_distinct(purchases.category) > 2]")
+            .await
+            .is_empty()
+    );
 }
 
 // --- Terminal safety ------------------------------------------------------------------------
@@ -328,4 +366,3 @@ async fn control_characters_are_never_echoed_raw() {
         );
     }
 }
-

@@ -140,8 +140,7 @@ fn exercise(session: &mut Session, script: &str) {
 #[tokio::test]
 async fn random_scripts_check_and_plan_or_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let catalog =
-        ensemble::demo::write_demo_datamart(dir.path(), Default::default()).unwrap();
+    let catalog = ensemble::demo::write_demo_datamart(dir.path(), Default::default()).unwrap();
     let mut random = Random(0x5EED_1234_ABCD_0001);
     for _ in 0..400 {
         // A fresh session each time: definitions from one script must not leak.
@@ -195,7 +194,10 @@ fn catalog(random: &mut Random) -> String {
             _ => {
                 let line = &lines[at];
                 let cut = random.below(line.len() + 1);
-                let cut = (0..=cut).rev().find(|c| line.is_char_boundary(*c)).unwrap_or(0);
+                let cut = (0..=cut)
+                    .rev()
+                    .find(|c| line.is_char_boundary(*c))
+                    .unwrap_or(0);
                 lines[at] = line[..cut].to_string();
             }
         }

@@ -410,10 +410,21 @@ fn repl_with_piped_input() {
     let output = repl(&catalog, &script);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("segment vip defined"), "{text}");
-    assert!(text.contains("#3  #1 ∩ #2"), "{text}");
+    let status = stderr(&output);
+    // Status lines go to standard error: standard output holds only results.
+    assert!(status.contains("segment vip defined"), "{status}");
+    assert!(status.contains("#3  #1 ∩ #2"), "{status}");
+    assert!(status.contains("wrote"), "{status}");
+    assert!(status.contains("format csv"), "{status}");
     assert!(text.contains("step_3"), "\\steps lists the tables: {text}");
-    assert!(text.contains("wrote"), "{text}");
+    for line in [
+        "segment vip defined",
+        "format csv",
+        "wrote",
+        "members as of",
+    ] {
+        assert!(!text.contains(line), "{line} in standard output: {text}");
+    }
     let exported = std::fs::read_to_string(&export).expect("exported");
     assert!(
         exported.starts_with("customer_id,signup_date"),
@@ -446,8 +457,14 @@ fn repl_stops_on_the_first_error_and_keeps_earlier_definitions() {
         "segment a = [points > 10];\n[points > ;\nsegment b = a;\n",
     );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("segment a defined"));
-    assert!(!stdout(&output).contains("segment b defined"));
+    assert!(stderr(&output).contains("segment a defined"));
+    assert!(!stderr(&output).contains("segment b defined"));
+    // The error is reported at its line in the input, not in the statement.
+    assert!(
+        stderr(&output).contains("line 2, column"),
+        "{}",
+        stderr(&output)
+    );
     insta::assert_snapshot!("repl_syntax_error", stderr(&output));
 
     let unknown = repl(&catalog, "\\shwo a\n");

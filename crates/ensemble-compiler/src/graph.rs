@@ -161,7 +161,11 @@ impl<'a> Checker<'a> {
     /// they were defined: they are not expanded again, only `defining` itself (a cycle).
     /// `defining` must not be defined yet (a redefinition is checked by expansion, since
     /// earlier definitions may use it).
-    pub(crate) fn check_new_segment(&self, defining: &str, expr: &SetExpr) -> Result<(), CheckError> {
+    pub(crate) fn check_new_segment(
+        &self,
+        defining: &str,
+        expr: &SetExpr,
+    ) -> Result<(), CheckError> {
         ensemble_syntax::stack::with_large_stack(|| {
             let mut builder = self.builder(Some(defining));
             builder.segment_stack.push(defining.to_string());

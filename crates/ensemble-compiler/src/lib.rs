@@ -15,12 +15,12 @@ pub mod graph;
 pub mod plan;
 pub mod types;
 
+pub use arithmetic::ArithmeticOverflow;
 pub use catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
 pub use criteria::{AggregateSpec, CriterionLowerer, Lowered, Needs};
+pub use criteria::{MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES};
 pub use definitions::Definitions;
 pub use error::{CheckError, CheckErrorKind, PlanError};
-pub use arithmetic::ArithmeticOverflow;
-pub use criteria::{MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES};
 pub use graph::{build_graph, Checker, Leaf, StepGraph, StepNode, StepOp};
 pub use types::ValueType;
 
@@ -83,7 +83,12 @@ impl Checker<'_> {
         self.over(&candidate).graph(&reference).map(|_| ())
     }
 
-    fn field_type(&self, name: &str, expr: &Expr, check_only: bool) -> Result<ValueType, CheckError> {
+    fn field_type(
+        &self,
+        name: &str,
+        expr: &Expr,
+        check_only: bool,
+    ) -> Result<ValueType, CheckError> {
         ensemble_syntax::stack::with_large_stack(|| {
             let mut lowerer = self.lowerer();
             lowerer.check_only = check_only;

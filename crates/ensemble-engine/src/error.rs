@@ -100,7 +100,10 @@ impl EngineError {
                 source_text,
                 origin,
             } => diagnostic.render(source_text, origin, color),
-            other => format!("Error: {}\n", ensemble_syntax::visible::visible(&other.to_string())),
+            other => format!(
+                "Error: {}\n",
+                ensemble_syntax::visible::visible(&other.to_string())
+            ),
         }
     }
 

@@ -89,9 +89,7 @@ pub async fn check_universe_keys(
     })
 }
 
-fn source(
-    provider: &Arc<dyn TableProvider>,
-) -> Arc<dyn datafusion::logical_expr::TableSource> {
+fn source(provider: &Arc<dyn TableProvider>) -> Arc<dyn datafusion::logical_expr::TableSource> {
     provider_as_source(provider.clone())
 }
 

@@ -61,12 +61,20 @@ impl SessionOptions {
 
 /// 60 % of the machine's memory (`MemTotal` of `/proc/meminfo`), else 4 GiB.
 pub fn default_memory_limit() -> usize {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
-        text.lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
-            .map(|kib| kib.saturating_mul(1024))
-    });
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                })
+                .map(|kib| kib.saturating_mul(1024))
+        });
     match total {
         Some(bytes) if bytes > 0 => (bytes as f64 * DEFAULT_MEMORY_SHARE) as usize,
         _ => FALLBACK_MEMORY_LIMIT,

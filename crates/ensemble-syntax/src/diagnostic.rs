@@ -114,13 +114,26 @@ impl Diagnostic {
         let origin = visible(origin);
         let origin = origin.as_ref();
         let message = visible(&self.message);
-        let label = self.label.as_deref().map(visible).unwrap_or_else(|| message.clone());
+        let label = self
+            .label
+            .as_deref()
+            .map(visible)
+            .unwrap_or_else(|| message.clone());
         // A very long line (a generated one-line script) is shown as an excerpt around the
         // span; the headline keeps the real line and column.
         let excerpt = crate::long_line::excerpt(source, start, end);
         let (shown, start, end) = match &excerpt {
             Some(cut) => (cut.source.as_str(), cut.start, cut.end),
             None => (source, start, end),
+        };
+        // A later line of a longer input: as many empty lines before it, so that the margin
+        // numbers the input's lines (ariadne's display offset numbers only the header).
+        let padded;
+        let (shown, start, end) = if line_offset == 0 {
+            (shown, start, end)
+        } else {
+            padded = format!("{}{shown}", "\n".repeat(line_offset));
+            (padded.as_str(), start + line_offset, end + line_offset)
         };
         let mut report = Report::build(kind, (origin, start..end))
             .with_config(
@@ -136,13 +149,7 @@ impl Diagnostic {
         let mut out = Vec::new();
         let written = report
             .finish()
-            .write(
-                (
-                    origin,
-                    Source::from(shown).with_display_line_offset(line_offset),
-                ),
-                &mut out,
-            );
+            .write((origin, Source::from(shown)), &mut out);
         match written {
             Ok(()) => {
                 let text = String::from_utf8_lossy(&out).into_owned();
@@ -257,10 +264,16 @@ mod tests {
     fn control_characters_never_reach_the_terminal() {
         let source = "segment a = \u{1b}[2Jvipp\u{7};";
         let start = source.find("vipp").unwrap();
-        let d = Diagnostic::error("unknown segment '\u{1b}[2Jvipp\u{7}'", Span::new(start, start + 5))
-            .with_help("did you mean '\u{0}vip'?");
+        let d = Diagnostic::error(
+            "unknown segment '\u{1b}[2Jvipp\u{7}'",
+            Span::new(start, start + 5),
+        )
+        .with_help("did you mean '\u{0}vip'?");
         let text = d.render(source, "in\u{1b}put.seg", false);
-        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
         assert!(text.contains("␛[2Jvipp␇"), "{text}");
         assert!(text.contains("line 1, column 17"), "{text}");
         assert!(!d.to_string().contains('\u{1b}'));

@@ -28,7 +28,11 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 }
 
 /// `source` made visible, with byte offsets `start` and `end` moved to the same characters.
-pub fn visible_with_offsets(source: &str, start: usize, end: usize) -> (Cow<'_, str>, usize, usize) {
+pub fn visible_with_offsets(
+    source: &str,
+    start: usize,
+    end: usize,
+) -> (Cow<'_, str>, usize, usize) {
     if !source.chars().any(|c| picture(c).is_some()) {
         return (Cow::Borrowed(source), start, end);
     }

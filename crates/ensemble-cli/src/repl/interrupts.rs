@@ -20,7 +20,8 @@ impl Interrupts {
     /// Starts listening; each Ctrl-C also calls `interrupter`.
     pub(super) fn listen(interrupter: Interrupter) -> std::io::Result<Interrupts> {
         #[cfg(unix)]
-        let mut signals = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut signals =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         #[cfg(windows)]
         let mut signals = tokio::signal::windows::ctrl_c()?;
         let count = Arc::new(AtomicU64::new(0));

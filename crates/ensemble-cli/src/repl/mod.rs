@@ -44,9 +44,12 @@ fn read_line(reader: &mut impl std::io::BufRead, limit: usize) -> Result<Option<
             MAX_ENTRY_BYTES >> 20
         ));
     }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|e| format!("not UTF-8 text (invalid byte at column {})", e.utf8_error().valid_up_to() + 1))
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at column {})",
+            e.utf8_error().valid_up_to() + 1
+        )
+    })
 }
 
 /// Display settings changed by commands.
@@ -112,7 +115,10 @@ impl Repl {
         let mut buffer = String::new();
         let mut line_number = 0usize;
         loop {
-            let line = match read_line(&mut reader, MAX_ENTRY_BYTES - buffer.len().min(MAX_ENTRY_BYTES)) {
+            let line = match read_line(
+                &mut reader,
+                MAX_ENTRY_BYTES - buffer.len().min(MAX_ENTRY_BYTES),
+            ) {
                 Ok(Some(line)) => line,
                 Ok(None) => break,
                 Err(message) => {

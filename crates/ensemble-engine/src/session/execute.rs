@@ -271,7 +271,10 @@ impl Session {
         Ok((Arc::new(table), rows))
     }
 
-    pub(super) async fn sorted_members(&self, table: Arc<MemTable>) -> Result<Vec<RecordBatch>, EngineError> {
+    pub(super) async fn sorted_members(
+        &self,
+        table: Arc<MemTable>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
         let key = &self.catalog.schema.universe.key;
         let plan = LogicalPlanBuilder::scan("result", provider_as_source(table), None)
             .and_then(|b| b.sort(vec![ident(key).sort(true, false)]))

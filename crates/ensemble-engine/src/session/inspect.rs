@@ -94,9 +94,9 @@ impl Session {
                 .await
                 .map_err(|e| match e {
                     datafusion::error::DataFusionError::Plan(message)
-                        if ["DDL", "DML", "Statement"].iter().any(|kind| {
-                            message.starts_with(&format!("{kind} not supported"))
-                        }) =>
+                        if ["DDL", "DML", "Statement"]
+                            .iter()
+                            .any(|kind| message.starts_with(&format!("{kind} not supported"))) =>
                     {
                         EngineError::ReadOnly { message }
                     }

@@ -168,7 +168,13 @@ impl Session {
             .await
     }
 
-    pub(super) fn remember(&mut self, name: &str, text: &Arc<str>, origin: &str, statement: String) {
+    pub(super) fn remember(
+        &mut self,
+        name: &str,
+        text: &Arc<str>,
+        origin: &str,
+        statement: String,
+    ) {
         self.sources.insert(
             name.to_string(),
             DefinitionSource {
@@ -219,7 +225,12 @@ impl Session {
             .with_cancel(&self.interrupt.0)
     }
 
-    pub(super) fn language_error(&self, diagnostic: Diagnostic, text: &Arc<str>, origin: &str) -> EngineError {
+    pub(super) fn language_error(
+        &self,
+        diagnostic: Diagnostic,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> EngineError {
         EngineError::Language {
             diagnostic: Box::new(diagnostic),
             source_text: text.clone(),
@@ -275,7 +286,12 @@ impl Session {
 
     /// An integer overflow found while executing becomes a language error at the operation
     /// that overflowed (in the evaluated text or in the definition it belongs to).
-    pub(super) fn locate_overflow(&self, error: EngineError, text: &Arc<str>, origin: &str) -> EngineError {
+    pub(super) fn locate_overflow(
+        &self,
+        error: EngineError,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> EngineError {
         let EngineError::Execution { source, .. } = &error else {
             return error;
         };
