@@ -86,4 +86,64 @@ async fn the_example_segments_have_plausible_sizes() {
     );
     assert!(birth.min.is_some() && birth.max.is_some());
     assert_eq!(session.tables().len(), 6);
+
+    documented_figures_match(&mut session, &summary.catalog, evaluation.count()).await;
+}
+
+/// The figures the README and the docs show come from this datamart: they must be what a run
+/// prints (a regenerated datamart or a changed rule shows up here, not in a user's terminal).
+async fn documented_figures_match(
+    session: &mut Session,
+    catalog: &std::path::Path,
+    compound: usize,
+) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).expect("the doc exists");
+
+    // docs/datamart.md: the table of segment sizes.
+    let datamart = read("docs/datamart.md");
+    let mut rows = 0;
+    for line in datamart.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, name, _, members, _, _] = cells.as_slice() else {
+            continue;
+        };
+        let Ok(documented) = members.replace(' ', "").parse::<usize>() else {
+            continue;
+        };
+        let actual = if name.contains('−') {
+            compound
+        } else {
+            session.evaluate(name).await.expect("a segment").count()
+        };
+        assert_eq!(documented, actual, "docs/datamart.md, {name}");
+        rows += 1;
+    }
+    assert_eq!(rows, 8, "every size of docs/datamart.md was checked");
+
+    // README.md and docs/repl.md: the step tree and count of a fresh REPL session.
+    let mut session = Session::open(catalog).await.expect("opens");
+    session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date"));
+    session
+        .run_script(
+            "segment vip = [sum(purchases.amount within 12 months) >= 1000];",
+            "docs",
+        )
+        .await
+        .expect("defines");
+    let evaluation = session
+        .evaluate("vip ∩ [city = 'Paris']")
+        .await
+        .expect("evaluates");
+    let count = format!(
+        "{} members as of 2026-06-30",
+        ensemble::group_thousands(evaluation.count())
+    );
+    for doc in ["README.md", "docs/repl.md"] {
+        let text = read(doc);
+        for line in evaluation.tree().lines() {
+            assert!(text.contains(line), "{doc} lacks the line\n{line}");
+        }
+        assert!(text.contains(&count), "{doc} lacks '{count}'");
+    }
 }

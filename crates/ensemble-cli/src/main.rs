@@ -163,7 +163,13 @@ struct Input {
     #[arg(long, value_parser = parse_date)]
     as_of: Option<chrono::NaiveDate>,
     /// The script text, instead of a file.
-    #[arg(short = 'e', long = "expr", conflicts_with = "script")]
+    /// (A script may start with a `--` comment: `-e '-- vip\nvip'` is a script, not a flag.)
+    #[arg(
+        short = 'e',
+        long = "expr",
+        conflicts_with = "script",
+        allow_hyphen_values = true
+    )]
     text: Option<String>,
     /// The script file (`-` for standard input).
     #[arg(required_unless_present = "text")]
@@ -306,6 +312,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 errln!("nothing to evaluate: the script has no bare expression");
                 return Ok(());
             };
+            // Every bare expression's size; the members printed are the last one's.
+            let evaluations: Vec<_> = run
+                .outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    ensemble::Outcome::Evaluated(e) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            if evaluations.len() > 1 {
+                for each in &evaluations {
+                    errln!(
+                        "{:>12}  {}",
+                        ensemble::group_thousands(each.count()),
+                        each.steps[each.root].text
+                    );
+                }
+            }
             if format == output::Format::Table {
                 err!("{}", evaluation.tree());
                 errln!(

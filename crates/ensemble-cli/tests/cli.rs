@@ -510,3 +510,49 @@ fn check_lists_every_error_and_export_writes_members() {
     let bytes = std::fs::read(&out).expect("written");
     assert_eq!(&bytes[..4], b"PAR1");
 }
+
+#[test]
+fn every_expression_of_a_script_reports_its_size() {
+    let (_dir, catalog) = datamart();
+    let output = ensemble(&[
+        "run",
+        "-c",
+        catalog.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "csv",
+        "-e",
+        "-- a comment first: still a script, not a flag\n[points > 4990];\nall;",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sizes = stderr(&output);
+    assert!(sizes.contains("  [points > 4990]"), "{sizes}");
+    assert!(sizes.contains("  all"), "{sizes}");
+    assert!(stdout(&output).starts_with("customer_id\n"));
+}
+
+#[test]
+fn check_lists_each_error_once() {
+    let (dir, catalog) = datamart();
+    let script = dir.path().join("errors.seg");
+    std::fs::write(
+        &script,
+        "segment a = [pionts > 1];\nsegment b = a ∩ all;\nb - a;\n[city = Paris];\n[points between 100 and 10];\n",
+    )
+    .unwrap();
+    let output = ensemble(&[
+        "check",
+        "-c",
+        catalog.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    // `b` and `b - a` only fail because `a` did: not listed again.
+    assert!(text.contains("2 error(s)"), "{text}");
+    assert!(text.contains("did you mean 'points'?"), "{text}");
+    assert!(text.contains("write it in quotes: 'Paris'"), "{text}");
+    assert!(text.contains("bounds are reversed"), "{text}");
+    assert!(!text.contains("unknown segment 'a'"), "{text}");
+}
