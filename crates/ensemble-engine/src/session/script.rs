@@ -10,13 +10,7 @@ impl Session {
         source: &str,
         origin: &str,
     ) -> Result<ScriptRun, EngineError> {
-        self.interrupt.clear();
-        let text: Arc<str> = Arc::from(source);
-        let parsed = parse_script(source).map_err(|e| EngineError::Language {
-            diagnostic: Box::new(e.diagnostic()),
-            source_text: text.clone(),
-            origin: origin.to_string(),
-        })?;
+        let (text, parsed) = self.start_script(source, origin)?;
         let mut run = ScriptRun {
             outcomes: Vec::new(),
             notes: parsed.notes.clone(),
@@ -43,17 +37,11 @@ impl Session {
     }
 
     /// Checks every statement of `source` without evaluating anything: definitions are
-    /// applied as `run_script` would, bare expressions are checked and planned. Every error is
+    /// applied as `run_script` would, bare expressions are checked. Every error is
     /// listed once: an error that only says a definition which failed earlier is unknown is a
     /// consequence, and is left out. A syntax error stops at once (`Err`).
     pub fn check_script(&mut self, source: &str, origin: &str) -> Result<ScriptCheck, EngineError> {
-        self.interrupt.clear();
-        let text: Arc<str> = Arc::from(source);
-        let parsed = parse_script(source).map_err(|e| EngineError::Language {
-            diagnostic: Box::new(e.diagnostic()),
-            source_text: text.clone(),
-            origin: origin.to_string(),
-        })?;
+        let (text, parsed) = self.start_script(source, origin)?;
         let mut failed = std::collections::HashSet::new();
         let mut errors = Vec::new();
         for statement in &parsed.script.statements {
@@ -93,6 +81,22 @@ impl Session {
             errors,
             notes: parsed.notes,
         })
+    }
+
+    /// Starts a statement run: clears a pending interrupt, parses the whole text.
+    fn start_script(
+        &self,
+        source: &str,
+        origin: &str,
+    ) -> Result<(Arc<str>, ensemble_syntax::Parsed), EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(source);
+        let parsed = parse_script(source).map_err(|e| EngineError::Language {
+            diagnostic: Box::new(e.diagnostic()),
+            source_text: text.clone(),
+            origin: origin.to_string(),
+        })?;
+        Ok((text, parsed))
     }
 
     /// Applies a statement that is not a bare expression: `as of`, a field or a segment.
