@@ -556,3 +556,21 @@ fn check_lists_each_error_once() {
     assert!(text.contains("bounds are reversed"), "{text}");
     assert!(!text.contains("unknown segment 'a'"), "{text}");
 }
+
+#[test]
+fn a_cycle_through_an_earlier_definition_points_into_it() {
+    let (_dir, catalog) = datamart();
+    let output = repl(
+        &catalog,
+        "segment a = [points > 1];\nsegment b = a ∪ [points < 0];\nsegment a = b ∩ all;\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("in the definition of 'b'"), "{text}");
+    // The caret is under `a` in b's definition, the text that holds it.
+    let shown = text
+        .lines()
+        .find(|l| l.contains("│ segment"))
+        .unwrap_or_default();
+    assert!(shown.contains("segment b = a ∪ [points < 0];"), "{text}");
+}

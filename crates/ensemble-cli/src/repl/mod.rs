@@ -238,13 +238,22 @@ impl Repl {
     fn report(&self, error: &EntryError, entry: &str) {
         self.progress.stop();
         match error {
+            // The text the error points into: this entry, or an earlier definition's (a cycle
+            // through a segment defined before). Only this entry's lines are offset.
             EntryError::Engine(EngineError::Language {
-                diagnostic, origin, ..
-            }) if origin == "<repl>" => {
+                diagnostic,
+                source_text,
+                origin,
+            }) => {
+                let first_line = if source_text.as_ref() == entry {
+                    self.first_line
+                } else {
+                    1
+                };
                 errln!(
                     "{}",
                     diagnostic
-                        .render_from_line(entry, "<repl>", self.color, self.first_line)
+                        .render_from_line(source_text, origin, self.color, first_line)
                         .trim_end()
                 );
             }
