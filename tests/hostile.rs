@@ -102,12 +102,19 @@ async fn an_interrupt_stops_checking_and_keeps_the_session() {
     for i in 0..50_000 {
         writeln!(script, "segment x{i} = kept ∩ [points > {i}];").unwrap();
     }
+    // Ctrl-C pressed again and again until the statement stops (a press that came before
+    // the statement started would be forgotten, as the REPL forgets one between entries).
     let interrupter = session.interrupter();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pressing = done.clone();
     let pressed = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        interrupter.interrupt();
+        while !pressing.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            interrupter.interrupt();
+        }
     });
     let result = session.run_script(&script, "long.seg").await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     pressed.join().unwrap();
     assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
     assert!(!members(&mut session, "kept").await.is_empty());
