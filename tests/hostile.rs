@@ -204,6 +204,10 @@ fn tiny_datamart(customer_keys: Vec<Option<i64>>, time: ArrayRef) -> tempfile::T
                 "city",
                 Arc::new(StringArray::from(vec![Some("Paris"); n])) as ArrayRef,
             ),
+            (
+                "visits",
+                Arc::new(ensemble::arrow::array::UInt64Array::from(vec![3u64; n])) as ArrayRef,
+            ),
         ],
     );
     let rows = time.len();
@@ -258,6 +262,11 @@ async fn a_time_column_must_hold_dates() {
     session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap());
     assert_eq!(
         members(&mut session, "[has purchases]").await,
+        BTreeSet::from([1])
+    );
+    // Unsigned whole numbers take part in checked arithmetic too.
+    assert_eq!(
+        members(&mut session, "[visits * 2 - 1 = 5]").await,
         BTreeSet::from([1])
     );
 }

@@ -113,7 +113,7 @@ impl CheckedArithmetic {
                 span,
                 definition,
             },
-            signature: Signature::uniform(2, vec![DataType::Int64], Volatility::Immutable),
+            signature: Signature::user_defined(Volatility::Immutable),
         };
         ScalarUDF::from(function).call(vec![left, right])
     }
@@ -130,6 +130,24 @@ impl ScalarUDFImpl for CheckedArithmetic {
 
     fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
         Ok(DataType::Int64)
+    }
+
+    /// Every whole-number type (`Int8` … `UInt64`) and null are cast to `Int64`; a `UInt64`
+    /// value past `i64::MAX` fails the cast instead of wrapping.
+    fn coerce_types(&self, arg_types: &[DataType]) -> DfResult<Vec<DataType>> {
+        arg_types
+            .iter()
+            .map(|t| {
+                if t.is_integer() || *t == DataType::Null {
+                    Ok(DataType::Int64)
+                } else {
+                    Err(DataFusionError::Plan(format!(
+                        "{} takes whole numbers, not {t}",
+                        self.name()
+                    )))
+                }
+            })
+            .collect()
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
