@@ -238,30 +238,43 @@ pub fn write_demo_datamart(dir: &Path, config: DemoConfig) -> std::io::Result<Pa
     write_parquet(&dir.join("purchases.parquet"), &purchases)?;
     write_parquet(&dir.join("visits.parquet"), &visits)?;
     let catalog = dir.join("ensemble.toml");
-    ensemble_fs::write_file(&catalog, DEMO_CATALOG.as_bytes()).map_err(std::io::Error::other)?;
+    demo_catalog(config.as_of)
+        .write(
+            &catalog,
+            "The demo loyalty datamart (see docs/datamart.md for the catalog format).",
+        )
+        .map_err(std::io::Error::other)?;
     Ok(catalog)
 }
 
-/// The catalog of the demo datamart.
-pub const DEMO_CATALOG: &str = r#"# The demo loyalty datamart (see docs/language.md for the catalog format).
-[universe]
-table = "customers"
-key = "customer_id"
-since = "signup_date"
-
-[tables.customers]
-path = "customers.parquet"
-
-[tables.purchases]
-path = "purchases.parquet"
-key = "customer_id"
-time = "purchased_at"
-
-[tables.visits]
-path = "visits.parquet"
-key = "customer_id"
-time = "visited_at"
-"#;
+/// The catalog of the demo datamart: customers (members from their signup date), their
+/// purchases and visits; the history's end as the default evaluation date.
+pub fn demo_catalog(as_of: NaiveDate) -> ensemble_catalog::CatalogFile {
+    use ensemble_catalog::{CatalogFile, TableSection, UniverseSection};
+    let customers = TableSection {
+        path: "customers.parquet".into(),
+        ..TableSection::default()
+    };
+    CatalogFile {
+        as_of: Some(as_of),
+        universe: UniverseSection {
+            since: Some("signup_date".into()),
+            ..UniverseSection::default()
+        },
+        tables: [
+            ("customers".to_string(), customers),
+            (
+                "purchases".to_string(),
+                TableSection::related("purchases.parquet", "customer_id", "purchased_at"),
+            ),
+            (
+                "visits".to_string(),
+                TableSection::related("visits.parquet", "customer_id", "visited_at"),
+            ),
+        ]
+        .into(),
+    }
+}
 
 /// Writes one record batch as a Parquet file (atomically, see `ensemble_fs`).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> std::io::Result<()> {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{keys, members};
-use ensemble::demo::{write_demo_datamart, DemoConfig, DEMO_CATALOG};
+use ensemble::demo::{demo_catalog, write_demo_datamart, DemoConfig};
 use ensemble::Session;
 
 #[tokio::test]
@@ -36,7 +36,7 @@ async fn files_directories_and_globs_give_the_same_answers() {
     assert!(!expected.is_empty());
 
     for path in ["partitioned", "globbed/purchases-*.parquet"] {
-        let text = DEMO_CATALOG.replace(
+        let text = demo_catalog(as_of).to_toml("demo").replace(
             "path = \"purchases.parquet\"",
             &format!("path = \"{path}\""),
         );

@@ -26,8 +26,10 @@ async fn the_example_segments_have_plausible_sizes() {
         ("vip", 0.01, 0.10),
         ("prospects", 0.08, 0.35),
         ("nouveaux_prospects", 0.01, 0.06),
-        ("inactifs", 0.05, 0.40),
-        ("endormis", 0.05, 0.35),
+        ("inactifs", 0.02, 0.40),
+        ("endormis", 0.02, 0.35),
+        ("champions", 0.05, 0.40),
+        ("grands_comptes", 0.25, 0.40),
     ];
     let defined: Vec<&str> = run
         .outcomes
@@ -119,7 +121,13 @@ async fn documented_figures_match(
         assert_eq!(documented, actual, "docs/datamart.md, {name}");
         rows += 1;
     }
-    assert_eq!(rows, 8, "every size of docs/datamart.md was checked");
+    assert_eq!(rows, 10, "every size of docs/datamart.md was checked");
+    let statut = session.evaluate("statut").await.expect("the partition");
+    let tiers = statut.partition().expect("its tiers").table();
+    assert!(
+        datamart.contains(&tiers),
+        "docs/datamart.md shows:\n{tiers}"
+    );
 
     // README.md and docs/repl.md: the step tree and count of a fresh REPL session.
     let mut session = Session::open(catalog).await.expect("opens");

@@ -18,7 +18,9 @@ async fn check_error_messages() {
     let (_dir, mut session) = demo_session().await;
     session
         .run_script(
-            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);",
+            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);
+             partition statut { vip = vip; bons = [ca >= 200]; else autres; }
+             score rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: ca, buckets: 5);",
             "setup",
         )
         .await
@@ -50,8 +52,25 @@ async fn check_error_messages() {
         "segment customers = all;",
         "segment step_3 = all;",
         "field city = 1;",
-        "statut.vip;",
-        "partition statut { vip = [ca >= 1000]; else autres; };",
+        "statut.vipp;",
+        "statu.vip;",
+        "vip.x;",
+        "partition p { a = [points > 1]; a = [points > 2]; }",
+        "partition p { else x; }",
+        "partition p { else x; y = all; }",
+        "partition p { a = [pointz > 1]; }",
+        "segment a = [points > 1]; partition q { x = a; }; segment a = q.x ∪ [points < 0];",
+        "score s = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: ca, buckets: 0);",
+        "score s = rfm(recency: city, frequency: count(purchases), monetary: ca, buckets: 5);",
+        "score s = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), buckets: 5);",
+        "score s = rfn(recency: ca, frequency: ca, monetary: ca, buckets: 5);",
+        "score s = rfm(recency: ca, frequency: ca, monetary: ca, bucket: 5);",
+        "score customers = rfm(recency: ca, frequency: ca, monetary: ca, buckets: 5);",
+        "[rfmm.r > 3];",
+        "[rfm.x > 3];",
+        "[ntile(city, 3) > 1];",
+        "[ntile(points, 0) > 1];",
+        "[has purchases where ntile(amount, 3) = 1];",
         "[signup_date within 30 days and email contains 3];",
     ];
     let mut out = String::new();
@@ -69,7 +88,9 @@ async fn a_failed_statement_loses_nothing() {
     let (_dir, mut session) = demo_session().await;
     session
         .run_script(
-            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);",
+            "segment vip = [sum(purchases.amount) >= 1000]; field ca = sum(purchases.amount);
+             partition statut { vip = vip; bons = [ca >= 200]; else autres; }
+             score rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: ca, buckets: 5);",
             "setup",
         )
         .await
@@ -109,6 +130,20 @@ async fn a_failed_statement_loses_nothing() {
     assert!(!session.definitions().segments.contains_key("bad"));
     assert!(!session.definitions().segments.contains_key("ok2"));
     assert!(session.definitions().fields.contains_key("ca"));
+
+    // Failed partitions and scores keep the earlier ones.
+    let tiers_before = members(&mut session, "statut.bons").await;
+    let r_before = members(&mut session, "[rfm.r = 5]").await;
+    for bad in [
+        "partition statut { vip = vip; vip = all; }",
+        "partition statut { vip = vipp; else autres; }",
+        "score rfm = rfm(recency: city, frequency: ca, monetary: ca, buckets: 5);",
+        "score rfm = rfm(recency: ca, frequency: ca, monetary: ca, buckets: 0);",
+    ] {
+        assert!(session.run_script(bad, "bad").await.is_err(), "{bad}");
+    }
+    assert_eq!(members(&mut session, "statut.bons").await, tiers_before);
+    assert_eq!(members(&mut session, "[rfm.r = 5]").await, r_before);
 }
 
 #[tokio::test]

@@ -5,20 +5,46 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use ensemble::arrow::record_batch::RecordBatch;
 use ensemble::arrow::util::pretty::pretty_format_batches;
 use ensemble::Evaluation;
 
 use crate::stdio::Stdout;
 
-/// Output formats of `ensemble run`.
+/// How members and query results are written, by `run --format` and the REPL's `\format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A text table (and the step tree on standard error).
+    /// A text table (and, for `run`, the step tree on standard error).
     Table,
     /// CSV with a header line.
     Csv,
     /// A JSON array of objects.
     Json,
+    /// A Markdown table.
+    Markdown,
+}
+
+impl Format {
+    /// The format named `name` (`table`, `csv`, `json`, `markdown`).
+    pub fn named(name: &str) -> Option<Format> {
+        <Format as clap::ValueEnum>::from_str(name, true).ok()
+    }
+
+    /// Its name, as `\format` and `--format` take it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Writes the evaluation's members to `path` (see `ensemble_fs`: atomically for a regular
@@ -28,31 +54,37 @@ pub fn write_members(
     format: Format,
     path: Option<&Path>,
 ) -> Result<(), String> {
+    let batches = &evaluation.members;
+    let write = |out: &mut dyn Write| {
+        if batches.is_empty() && format == Format::Csv {
+            // No rows still gives the header.
+            return writeln!(out, "{}", evaluation.key).map_err(|e| e.to_string());
+        }
+        write_as(batches, format, out)
+    };
     match path.filter(|p| p.as_os_str() != "-") {
         None => {
             let mut out = BufWriter::new(Stdout);
-            write_to(evaluation, format, &mut out)?;
+            write(&mut out)?;
             out.flush().map_err(|e| format!("standard output: {e}"))
         }
         Some(path) => {
             let mut output = ensemble::fs::create(path).map_err(|e| e.to_string())?;
-            write_to(evaluation, format, &mut output)?;
+            write(&mut output)?;
             output.finish().map_err(|e| e.to_string())
         }
     }
 }
 
-fn write_to(evaluation: &Evaluation, format: Format, out: &mut dyn Write) -> Result<(), String> {
-    let batches = &evaluation.members;
+/// The one writer of record batches in a text format.
+pub fn write_as(
+    batches: &[RecordBatch],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    use ensemble::arrow::util::display::array_value_to_string;
     match format {
-        Format::Table => {
-            let table = pretty_format_batches(batches).map_err(|e| e.to_string())?;
-            writeln!(out, "{table}").map_err(|e| e.to_string())
-        }
         Format::Csv => {
-            if batches.is_empty() {
-                return writeln!(out, "{}", evaluation.key).map_err(|e| e.to_string());
-            }
             let mut writer = ensemble::arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(out);
@@ -69,16 +101,39 @@ fn write_to(evaluation: &Evaluation, format: Format, out: &mut dyn Write) -> Res
             writer.finish().map_err(|e| e.to_string())?;
             writeln!(out).map_err(|e| e.to_string())
         }
+        Format::Markdown => {
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+            if let Some(first) = batches.first() {
+                let schema = first.schema();
+                let names = schema.fields().iter().map(|f| f.name().clone());
+                table.set_header(names.collect::<Vec<_>>());
+            }
+            for batch in batches {
+                for row in 0..batch.num_rows() {
+                    let cells: Vec<String> = batch
+                        .columns()
+                        .iter()
+                        .map(|c| array_value_to_string(c, row).unwrap_or_default())
+                        .collect();
+                    table.add_row(cells);
+                }
+            }
+            writeln!(out, "{table}").map_err(|e| e.to_string())
+        }
+        Format::Table => {
+            let table = pretty_format_batches(batches).map_err(|e| e.to_string())?;
+            writeln!(out, "{table}").map_err(|e| e.to_string())
+        }
     }
 }
 
-/// Renders record batches as a table, CSV, JSON or a Markdown table, at most `max_rows` rows.
+/// Renders record batches in `format`, at most `max_rows` rows (the REPL's results).
 pub fn render_batches(
-    batches: &[ensemble::arrow::record_batch::RecordBatch],
-    format: &str,
+    batches: &[RecordBatch],
+    format: Format,
     max_rows: usize,
 ) -> Result<String, String> {
-    use ensemble::arrow::util::display::array_value_to_string;
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let mut kept = Vec::new();
     let mut left = max_rows;
@@ -91,53 +146,7 @@ pub fn render_batches(
         left -= take;
     }
     let mut out = Vec::new();
-    match format {
-        "csv" => {
-            let mut writer = ensemble::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut out);
-            for batch in &kept {
-                writer.write(batch).map_err(|e| e.to_string())?;
-            }
-        }
-        "json" => {
-            let mut writer = ensemble::arrow::json::ArrayWriter::new(&mut out);
-            for batch in &kept {
-                writer.write(batch).map_err(|e| e.to_string())?;
-            }
-            writer.finish().map_err(|e| e.to_string())?;
-            out.push(b'\n');
-        }
-        "markdown" => {
-            let mut table = comfy_table::Table::new();
-            table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
-            if let Some(first) = kept.first() {
-                table.set_header(
-                    first
-                        .schema()
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().clone())
-                        .collect::<Vec<_>>(),
-                );
-            }
-            for batch in &kept {
-                for row in 0..batch.num_rows() {
-                    let cells: Vec<String> = batch
-                        .columns()
-                        .iter()
-                        .map(|c| array_value_to_string(c, row).unwrap_or_default())
-                        .collect();
-                    table.add_row(cells);
-                }
-            }
-            out.extend_from_slice(format!("{table}\n").as_bytes());
-        }
-        _ => {
-            let table = pretty_format_batches(&kept).map_err(|e| e.to_string())?;
-            out.extend_from_slice(format!("{table}\n").as_bytes());
-        }
-    }
+    write_as(&kept, format, &mut out)?;
     let mut text = String::from_utf8_lossy(&out).into_owned();
     if total > max_rows {
         text.push_str(&format!(
@@ -150,10 +159,7 @@ pub fn render_batches(
 
 /// Writes record batches to `path` as CSV, JSON or Parquet (by extension), atomically for a
 /// regular file (see `ensemble_fs`), streaming.
-pub fn write_batches(
-    batches: &[ensemble::arrow::record_batch::RecordBatch],
-    path: &Path,
-) -> Result<(), String> {
+pub fn write_batches(batches: &[RecordBatch], path: &Path) -> Result<(), String> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -172,23 +178,9 @@ pub fn write_batches(
     };
     let mut output = ensemble::fs::create(path).map_err(|e| e.to_string())?;
     let failed = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", path.display());
-    match extension.as_str() {
-        "csv" => {
-            let mut writer = ensemble::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut output);
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(&e))?;
-            }
-        }
-        "json" => {
-            let mut writer = ensemble::arrow::json::ArrayWriter::new(&mut output);
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(&e))?;
-            }
-            writer.finish().map_err(|e| failed(&e))?;
-        }
-        _ => {
+    match Format::named(&extension) {
+        Some(format) => write_as(batches, format, &mut output).map_err(|e| failed(&e))?,
+        None => {
             let mut writer = parquet::arrow::ArrowWriter::try_new(&mut output, schema, None)
                 .map_err(|e| failed(&e))?;
             for batch in batches {

@@ -61,17 +61,36 @@ pub struct StepNode {
     pub text: String,
 }
 
-/// The steps of one expression, children before parents; the last step is the root.
+/// The steps of a partition's tiers within a graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionSteps {
+    /// The partition's name.
+    pub name: String,
+    /// `(tier name, step index)` in matching order, `else` last.
+    pub tiers: Vec<(String, usize)>,
+    /// The members of the universe matching no tier (a partition without `else`), when the
+    /// partition itself was evaluated.
+    pub outside: Option<usize>,
+    /// Whether the expression evaluated is the partition itself (`statut;`).
+    pub evaluated: bool,
+}
+
+/// The steps of one expression, children before parents.
 #[derive(Debug, Clone)]
 pub struct StepGraph {
     /// The steps.
     pub steps: Vec<StepNode>,
+    /// Index of the root step (the last one, except that the members outside a partition
+    /// evaluated by itself come after it).
+    pub root: usize,
+    /// The partitions whose tiers the graph computes.
+    pub partitions: Vec<PartitionSteps>,
 }
 
 impl StepGraph {
     /// Index of the root step.
     pub fn root(&self) -> usize {
-        self.steps.len() - 1
+        self.root
     }
 
     /// Everything the criterion leaves need, merged.
@@ -150,9 +169,11 @@ impl<'a> Checker<'a> {
     pub fn graph(&self, expr: &SetExpr) -> Result<StepGraph, CheckError> {
         ensemble_syntax::stack::with_large_stack(|| {
             let mut builder = self.builder(None);
-            builder.node(expr)?;
+            let root = builder.root(expr)?;
             Ok(StepGraph {
                 steps: builder.steps,
+                root,
+                partitions: builder.partitions,
             })
         })
     }
@@ -180,7 +201,7 @@ impl<'a> Checker<'a> {
         lowerer
     }
 
-    fn builder(&self, check_only: Option<&str>) -> GraphBuilder<'a> {
+    pub(crate) fn builder(&self, check_only: Option<&str>) -> GraphBuilder<'a> {
         let mut lowerer = self.lowerer();
         lowerer.check_only = check_only.is_some();
         GraphBuilder {
@@ -191,6 +212,8 @@ impl<'a> Checker<'a> {
             segment_steps: HashMap::new(),
             segment_stack: Vec::new(),
             check_only: check_only.is_some(),
+            partitions: Vec::new(),
+            defining: check_only.map(str::to_string),
         }
     }
 }
@@ -200,7 +223,7 @@ const MAX_INLINE_KEY: usize = 96;
 
 /// A child's key as it appears in its parent's key: itself when short, else `{digest}`. A
 /// digest cannot be mistaken for a written-out key (those start with `[`, `(` or `all`).
-fn key_part(key: &str) -> Cow<'_, str> {
+pub(crate) fn key_part(key: &str) -> Cow<'_, str> {
     if key.len() <= MAX_INLINE_KEY {
         return Cow::Borrowed(key);
     }
@@ -213,20 +236,24 @@ fn key_part(key: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{{{:016x}{:016x}}}", digest(0), digest(1)))
 }
 
-struct GraphBuilder<'a> {
-    lowerer: CriterionLowerer<'a>,
-    definitions: &'a Definitions,
-    steps: Vec<StepNode>,
+pub(crate) struct GraphBuilder<'a> {
+    pub(crate) lowerer: CriterionLowerer<'a>,
+    pub(crate) definitions: &'a Definitions,
+    pub(crate) steps: Vec<StepNode>,
     by_key: HashMap<String, usize>,
     /// The step of each segment expanded so far: a segment used many times is built once.
     segment_steps: HashMap<String, usize>,
-    segment_stack: Vec<String>,
+    pub(crate) segment_stack: Vec<String>,
     /// Checking a new definition: earlier segments are not expanded.
-    check_only: bool,
+    pub(crate) check_only: bool,
+    /// The partitions expanded so far.
+    pub(crate) partitions: Vec<PartitionSteps>,
+    /// The definition being checked (check-only mode): the one name that is expanded.
+    pub(crate) defining: Option<String>,
 }
 
 impl GraphBuilder<'_> {
-    fn node(&mut self, expr: &SetExpr) -> Result<usize, CheckError> {
+    pub(crate) fn node(&mut self, expr: &SetExpr) -> Result<usize, CheckError> {
         self.lowerer.check_cancelled(expr.span)?;
         match &expr.kind {
             SetExprKind::All => Ok(self.add("all".into(), StepOp::All, expr.to_string())),
@@ -241,41 +268,58 @@ impl GraphBuilder<'_> {
                     expr.to_string(),
                 ))
             }
+            SetExprKind::Segment(name) if self.definitions.partitions.contains_key(&name.name) => {
+                self.whole_partition(&name.name, name.span)
+            }
             SetExprKind::Segment(name) => self.segment(&name.name, name.span),
-            SetExprKind::Tier { partition, .. } => Err(CheckError::new(
-                CheckErrorKind::Unsupported,
-                format!(
-                    "unknown partition '{}': partitions are not available yet",
-                    partition.name
-                ),
-                expr.span,
-            )),
+            SetExprKind::Tier { partition, tier } => self.tier(partition, tier),
             SetExprKind::Binary { op, left, right } => {
                 let left = self.node(left)?;
                 let right = self.node(right)?;
-                let (a, b) = (
-                    key_part(&self.steps[left].key),
-                    key_part(&self.steps[right].key),
-                );
-                let key = match op {
-                    SetOp::Difference => format!("({a} {} {b})", op.symbol()),
-                    // Commutative: `a ∩ b` and `b ∩ a` are one step.
-                    _ => {
-                        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-                        format!("({a} {} {b})", op.symbol())
-                    }
-                };
-                Ok(self.add(
-                    key,
-                    StepOp::Set {
-                        op: *op,
-                        left,
-                        right,
-                    },
-                    expr.to_string(),
-                ))
+                Ok(self.set_step(*op, left, right, expr.to_string()))
             }
         }
+    }
+
+    /// The root of a graph: a partition evaluated by itself also counts the members
+    /// outside it (when it has no `else`).
+    fn root(&mut self, expr: &SetExpr) -> Result<usize, CheckError> {
+        let index = self.node(expr)?;
+        if let SetExprKind::Segment(name) = &expr.kind {
+            let position = self.partitions.iter().position(|p| p.name == name.name);
+            if let Some(position) = position {
+                self.partitions[position].evaluated = true;
+            }
+            let without_else = self
+                .definitions
+                .partitions
+                .get(&name.name)
+                .is_some_and(|p| p.otherwise.is_none());
+            if let (Some(position), true, false) = (position, without_else, self.check_only) {
+                let all = self.add("all".into(), StepOp::All, "all".into());
+                let text = format!("all − {}", name.name);
+                let outside = self.set_step(SetOp::Difference, all, index, text);
+                self.partitions[position].outside = Some(outside);
+            }
+        }
+        Ok(index)
+    }
+
+    /// A set operation on two steps, keyed by its operands (commutative ones sorted).
+    pub(crate) fn set_step(&mut self, op: SetOp, left: usize, right: usize, text: String) -> usize {
+        let (a, b) = (
+            key_part(&self.steps[left].key),
+            key_part(&self.steps[right].key),
+        );
+        let key = match op {
+            SetOp::Difference => format!("({a} {} {b})", op.symbol()),
+            // Commutative: `a ∩ b` and `b ∩ a` are one step.
+            _ => {
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                format!("({a} {} {b})", op.symbol())
+            }
+        };
+        self.add(key, StepOp::Set { op, left, right }, text)
     }
 
     fn segment(&mut self, name: &str, span: Span) -> Result<usize, CheckError> {
@@ -330,7 +374,7 @@ impl GraphBuilder<'_> {
         .with_suggestion(ensemble_syntax::suggest(name, candidates))
     }
 
-    fn add(&mut self, key: String, op: StepOp, text: String) -> usize {
+    pub(crate) fn add(&mut self, key: String, op: StepOp, text: String) -> usize {
         if let Some(&index) = self.by_key.get(&key) {
             return index;
         }

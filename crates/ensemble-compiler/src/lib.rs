@@ -7,21 +7,25 @@
 #![warn(missing_docs)]
 
 pub mod arithmetic;
+mod buckets;
 pub mod catalog;
 pub mod criteria;
 pub mod definitions;
 pub mod error;
 pub mod graph;
+mod partitions;
 pub mod plan;
+pub mod scores;
 pub mod types;
 
 pub use arithmetic::ArithmeticOverflow;
 pub use catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
-pub use criteria::{AggregateSpec, CriterionLowerer, Lowered, Needs};
+pub use criteria::{AggregateSpec, CriterionLowerer, Lowered, Needs, WindowSpec};
 pub use criteria::{MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES};
-pub use definitions::Definitions;
+pub use definitions::{Definitions, PartitionDef};
 pub use error::{CheckError, CheckErrorKind, PlanError};
-pub use graph::{build_graph, Checker, Leaf, StepGraph, StepNode, StepOp};
+pub use graph::{build_graph, Checker, Leaf, PartitionSteps, StepGraph, StepNode, StepOp};
+pub use scores::{ScoreDef, ScoreDimension, MAX_BUCKETS};
 pub use types::ValueType;
 
 use chrono::NaiveDate;
@@ -81,6 +85,61 @@ impl Checker<'_> {
             span: expr.span,
         };
         self.over(&candidate).graph(&reference).map(|_| ())
+    }
+
+    /// Checks a partition definition as if it were added to the definitions: every tier's
+    /// set, and cycles through other partitions and segments.
+    pub fn check_partition(&self, name: &str, partition: &PartitionDef) -> Result<(), CheckError> {
+        let mut candidate = self.definitions().clone();
+        let redefinition = candidate.contains(name);
+        candidate.define_partition(name, partition.clone());
+        let span = partition.tiers[0].expr.span;
+        let reference = SetExpr {
+            kind: ensemble_syntax::SetExprKind::Segment(ensemble_syntax::Ident {
+                name: name.to_string(),
+                span,
+            }),
+            span,
+        };
+        let checker = self.over(&candidate);
+        if redefinition {
+            return checker.graph(&reference).map(|_| ());
+        }
+        // A new partition: earlier definitions stand for themselves, its tiers are expanded.
+        ensemble_syntax::stack::with_large_stack(|| {
+            checker.builder(Some(name)).node(&reference).map(|_| ())
+        })
+        .map_err(|mut error| {
+            if error.definition.as_deref() == Some(name) {
+                error.definition = None;
+            }
+            error
+        })
+    }
+
+    /// Checks a score definition as if it were added to the definitions (each dimension a
+    /// number or a date, names, cycles).
+    pub fn check_score(
+        &self,
+        name: &str,
+        score: &ScoreDef,
+        span: ensemble_syntax::Span,
+    ) -> Result<(), CheckError> {
+        let mut candidate = self.definitions().clone();
+        let redefinition = candidate.contains(name);
+        candidate.define_score(name, score.clone());
+        let checker = self.over(&candidate);
+        ensemble_syntax::stack::with_large_stack(|| {
+            let mut lowerer = checker.lowerer();
+            lowerer.check_only = !redefinition;
+            lowerer.check_score(name, score, span)
+        })
+        .map_err(|mut error| {
+            if error.definition.as_deref() == Some(name) {
+                error.definition = None;
+            }
+            error
+        })
     }
 
     fn field_type(

@@ -24,7 +24,7 @@ use datafusion::logical_expr::{
 use ensemble_syntax::{AggFunc, SetOp};
 
 use crate::catalog::{RelatedSchema, UniverseSchema};
-use crate::criteria::{days_from_epoch, AggregateSpec};
+use crate::criteria::{days_from_epoch, AggregateSpec, WindowSpec};
 use crate::error::{PlanContext, PlanError};
 
 /// Name of the features table in plans.
@@ -228,13 +228,15 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
     expr.alias(&spec.name)
 }
 
-/// The features table: universe (key and `columns`) left-joined with every aggregate pass.
+/// The features table: universe (key and `columns`) left-joined with every aggregate pass,
+/// then the bucket scores (`windows`) computed over those rows (see [`crate::scores`]).
 /// Each pass is `(plan, label, specs)`: its member column is [`member_column`]`(label)`.
 pub fn features_plan(
     universe: LogicalPlan,
     key: &str,
     columns: &BTreeSet<String>,
     passes: Vec<(LogicalPlan, String, Vec<&AggregateSpec>)>,
+    windows: &[&WindowSpec],
 ) -> Result<LogicalPlan, PlanError> {
     let mut builder = LogicalPlanBuilder::from(universe);
     let mut outputs = vec![ident(key)];
@@ -260,9 +262,8 @@ pub fn features_plan(
             });
         }
     }
-    builder
-        .project(outputs)
-        .planning("the features table")?
+    let builder = builder.project(outputs).planning("the features table")?;
+    crate::buckets::with_buckets(builder, windows.to_vec())?
         .build()
         .planning("the features table")
 }

@@ -173,6 +173,7 @@ fn logical_plans() {
         "customer_id",
         &needs.columns,
         vec![(pass, "purchases".into(), specs)],
+        &[],
     )
     .expect("plans");
     let key: SchemaRef = Arc::new(Schema::new(vec![Field::new(

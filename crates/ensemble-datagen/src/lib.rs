@@ -134,13 +134,25 @@ pub fn generate(
         first = last + 1;
     }
     let tables = writers.finish()?;
-    let catalog = dir.join(CATALOG_FILE);
-    ensemble_fs::write_file(&catalog, CATALOG.as_bytes())?;
+    let catalog_path = dir.join(CATALOG_FILE);
+    catalog(config.as_of)
+        .write(
+            &catalog_path,
+            "A loyalty datamart written by `ensemble generate`.",
+        )
+        .map_err(|e| match e {
+            ensemble_catalog::CatalogError::Write(e) => DatagenError::from(e),
+            other => DatagenError::Io {
+                path: catalog_path.clone(),
+                source: std::io::Error::other(other),
+            },
+        })?;
+    let catalog = catalog_path;
     Ok(Summary { tables, catalog })
 }
 
-/// The catalog's file name in a generated datamart.
-pub const CATALOG_FILE: &str = "ensemble.toml";
+pub use ensemble_catalog::CATALOG_FILE;
+use ensemble_catalog::{CatalogFile, TableSection, UniverseSection};
 
 /// Fails when `dir` holds the catalog or a table file that generation would replace (a
 /// symbolic link counts, even a dangling one).
@@ -156,38 +168,39 @@ fn refuse_existing(dir: &Path) -> Result<(), DatagenError> {
     Ok(())
 }
 
-/// The catalog of a generated datamart.
-pub const CATALOG: &str = r#"# A loyalty datamart written by `ensemble generate`.
-[universe]
-table = "customers"
-key = "customer_id"
-since = "signup_date"
+/// The catalog of a generated datamart: the universe with its `since` date, every related
+/// table with its key and time column, and the history's end as the default evaluation date.
+pub fn catalog(as_of: NaiveDate) -> CatalogFile {
+    let mut tables = std::collections::BTreeMap::new();
+    tables.insert(
+        "customers".to_string(),
+        TableSection {
+            path: "customers.parquet".into(),
+            ..TableSection::default()
+        },
+    );
+    for (table, time) in RELATED_TIME_COLUMNS {
+        let path = format!("{table}.parquet");
+        tables.insert(
+            table.to_string(),
+            TableSection::related(&path, "customer_id", time),
+        );
+    }
+    CatalogFile {
+        as_of: Some(as_of),
+        universe: UniverseSection {
+            since: Some("signup_date".into()),
+            ..UniverseSection::default()
+        },
+        tables,
+    }
+}
 
-[tables.customers]
-path = "customers.parquet"
-
-[tables.purchases]
-path = "purchases.parquet"
-key = "customer_id"
-time = "purchased_at"
-
-[tables.visits]
-path = "visits.parquet"
-key = "customer_id"
-time = "visited_at"
-
-[tables.reviews]
-path = "reviews.parquet"
-key = "customer_id"
-time = "reviewed_at"
-
-[tables.messages]
-path = "messages.parquet"
-key = "customer_id"
-time = "sent_at"
-
-[tables.loyalty_events]
-path = "loyalty_events.parquet"
-key = "customer_id"
-time = "event_at"
-"#;
+/// Each related table of a generated datamart with its time column.
+const RELATED_TIME_COLUMNS: [(&str, &str); 5] = [
+    ("purchases", "purchased_at"),
+    ("visits", "visited_at"),
+    ("reviews", "reviewed_at"),
+    ("messages", "sent_at"),
+    ("loyalty_events", "event_at"),
+];

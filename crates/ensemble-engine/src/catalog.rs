@@ -14,65 +14,10 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::TableProvider;
 use datafusion::prelude::SessionContext;
 use ensemble_compiler::{CatalogSchema, RelatedSchema, UniverseSchema};
-use serde::Deserialize;
 
 use crate::error::EngineError;
 
-/// The catalog file as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CatalogFile {
-    /// The universe section.
-    #[serde(default)]
-    pub universe: UniverseSection,
-    /// Tables by name.
-    #[serde(default)]
-    pub tables: BTreeMap<String, TableSection>,
-}
-
-/// `[universe]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UniverseSection {
-    /// The universe table (default `customers`).
-    #[serde(default = "default_universe_table")]
-    pub table: String,
-    /// Its key column (default `customer_id`).
-    #[serde(default = "default_universe_key")]
-    pub key: String,
-    /// Optional: a member exists from this date on.
-    pub since: Option<String>,
-}
-
-impl Default for UniverseSection {
-    fn default() -> Self {
-        UniverseSection {
-            table: default_universe_table(),
-            key: default_universe_key(),
-            since: None,
-        }
-    }
-}
-
-fn default_universe_table() -> String {
-    "customers".into()
-}
-
-fn default_universe_key() -> String {
-    "customer_id".into()
-}
-
-/// `[tables.NAME]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableSection {
-    /// A Parquet file, a directory of Parquet files (hive partitions allowed) or a glob.
-    pub path: String,
-    /// Column referencing the universe key.
-    pub key: Option<String>,
-    /// Default time column for `within` and the as-of cut.
-    pub time: Option<String>,
-}
+pub use ensemble_catalog::{CatalogFile, TableSection, UniverseSection};
 
 /// An opened catalog: tables registered in a DataFusion session, schemas known.
 #[derive(Debug, Clone)]
@@ -87,31 +32,27 @@ pub struct Catalog {
     pub schema: CatalogSchema,
     /// The registered table of each name.
     pub providers: BTreeMap<String, Arc<dyn TableProvider>>,
+    /// The default evaluation date the catalog names, if any.
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 impl Catalog {
     /// Reads the catalog file, registers every table in `ctx` and checks every column the
     /// catalog names.
     pub async fn open(path: &Path, ctx: &SessionContext) -> Result<Catalog, EngineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EngineError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file: CatalogFile = toml::from_str(&text).map_err(|e| EngineError::Catalog {
-            path: path.to_path_buf(),
-            message: e.to_string(),
+        let file = CatalogFile::read(path).map_err(|e| match e {
+            ensemble_catalog::CatalogError::Io { path, source } => EngineError::Io { path, source },
+            other => EngineError::Catalog {
+                path: path.to_path_buf(),
+                message: other.to_string(),
+            },
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let error = |message: String| EngineError::Catalog {
             path: path.to_path_buf(),
             message,
         };
-        if !file.tables.contains_key(&file.universe.table) {
-            return Err(error(format!(
-                "the universe table '{}' has no [tables.{}] section",
-                file.universe.table, file.universe.table
-            )));
-        }
+        let as_of = file.as_of;
         let mut locations = BTreeMap::new();
         let mut schemas = BTreeMap::new();
         let mut providers: BTreeMap<String, Arc<dyn TableProvider>> = BTreeMap::new();
@@ -203,6 +144,7 @@ impl Catalog {
             locations,
             schema,
             providers,
+            as_of,
         })
     }
 

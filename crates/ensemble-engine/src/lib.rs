@@ -18,6 +18,7 @@ pub use describe::{ColumnInfo, TableDescription, TableInfo};
 pub use error::EngineError;
 pub use options::{parse_size, SessionOptions, MEMORY_LIMIT_VARIABLE};
 pub use session::{
-    Evaluation, Explanation, FeaturesPass, Interrupter, Outcome, ScriptCheck, ScriptRun, Session,
+    DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter, Listed, Outcome,
+    PartitionCounts, ScriptCheck, ScriptRun, Session, Why,
 };
-pub use steps::{group_thousands, render_tree, Step, StepKind};
+pub use steps::{group_thousands, render_tree, render_tree_with, Step, StepKind};

@@ -65,16 +65,27 @@ impl Step {
 /// `root` is the index of the root in `steps`. A step shared by two parents is shown in full
 /// once and then referred to by its id.
 pub fn render_tree(steps: &[Step], root: usize) -> String {
+    render_tree_with(steps, root, &|step| {
+        let mut count = group_thousands(step.count);
+        if step.reused {
+            count.push_str(" (reused)");
+        }
+        count
+    })
+}
+
+/// Renders the steps as [`render_tree`] does, with `last(step)` as the last column.
+pub fn render_tree_with(steps: &[Step], root: usize, last: &dyn Fn(&Step) -> String) -> String {
     let mut rows = Vec::new();
     let mut shown = vec![false; steps.len()];
     collect_rows(
         steps,
         root,
-        String::new(),
-        String::new(),
+        (String::new(), String::new()),
         true,
         &mut shown,
         &mut rows,
+        last,
     );
     let heads: Vec<String> = rows
         .iter()
@@ -101,11 +112,11 @@ type Row = (String, String, String, String);
 fn collect_rows(
     steps: &[Step],
     index: usize,
-    lead: String,
-    child_lead: String,
+    (lead, child_lead): (String, String),
     is_root: bool,
     shown: &mut [bool],
     rows: &mut Vec<Row>,
+    last_column: &dyn Fn(&Step) -> String,
 ) {
     let step = &steps[index];
     let already = shown[index];
@@ -119,10 +130,7 @@ fn collect_rows(
     if already && matches!(step.kind, StepKind::Set { .. }) {
         text = "(shown above)".into();
     }
-    let mut count = group_thousands(step.count);
-    if step.reused {
-        count.push_str(" (reused)");
-    }
+    let count = last_column(step);
     rows.push((format!("{lead}#{}", step.id), step.label(), text, count));
     if already {
         return;
@@ -140,11 +148,14 @@ fn collect_rows(
                 collect_rows(
                     steps,
                     child,
-                    format!("{child_lead}{branch}"),
-                    format!("{child_lead}{next}"),
+                    (
+                        format!("{child_lead}{branch}"),
+                        format!("{child_lead}{next}"),
+                    ),
                     false,
                     shown,
                     rows,
+                    last_column,
                 );
             }
         }

@@ -10,52 +10,26 @@
 
 use std::path::{Path, PathBuf};
 
+use ensemble_catalog::edit::Document;
+use ensemble_catalog::{CatalogError, TableSection, UniverseSection};
+
 use crate::{ImportError, ImportOptions};
 
 /// Reads the catalog (an empty one when the file does not exist).
-pub(crate) fn read(path: &Path) -> Result<toml_edit::DocumentMut, ImportError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(ImportError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    text.parse::<toml_edit::DocumentMut>()
-        .map_err(|e| ImportError::Catalog {
+pub(crate) fn read(path: &Path) -> Result<Document, ImportError> {
+    Document::read(path).map_err(|e| match e {
+        CatalogError::Io { path, source } => ImportError::Io { path, source },
+        other => ImportError::Catalog {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-}
-
-/// Whether the catalog has a table of that name.
-pub(crate) fn has_table(catalog: &toml_edit::DocumentMut, table: &str) -> bool {
-    catalog.get("tables").and_then(|t| t.get(table)).is_some()
-}
-
-/// The data file the catalog names for `table`.
-fn table_path<'a>(catalog: &'a toml_edit::DocumentMut, table: &str) -> Option<&'a str> {
-    catalog.get("tables")?.get(table)?.get("path")?.as_str()
-}
-
-/// Every data file the catalog names.
-fn named_paths(catalog: &toml_edit::DocumentMut) -> Vec<String> {
-    let Some(tables) = catalog.get("tables").and_then(|t| t.as_table_like()) else {
-        return Vec::new();
-    };
-    tables
-        .iter()
-        .filter_map(|(_, table)| table.get("path")?.as_str().map(str::to_string))
-        .collect()
+            message: other.to_string(),
+        },
+    })
 }
 
 /// The first free data file name for `table` in `dir`: `TABLE.parquet`, then
 /// `TABLE.v2.parquet`, `TABLE.v3.parquet`… (free: no such file, not named by the catalog).
-pub(crate) fn fresh_name(catalog: &toml_edit::DocumentMut, dir: &Path, table: &str) -> String {
-    let named = named_paths(catalog);
+pub(crate) fn fresh_name(catalog: &Document, dir: &Path, table: &str) -> String {
+    let named = catalog.paths();
     (1u64..)
         .map(|version| match version {
             1 => format!("{table}.parquet"),
@@ -69,12 +43,8 @@ pub(crate) fn fresh_name(catalog: &toml_edit::DocumentMut, dir: &Path, table: &s
 
 /// The table's current data file, when this importer wrote it: a bare `TABLE.parquet` or
 /// `TABLE.vN.parquet` in the catalog's directory. Any other file is the user's: never removed.
-pub(crate) fn own_previous_file(
-    catalog: &toml_edit::DocumentMut,
-    dir: &Path,
-    table: &str,
-) -> Option<PathBuf> {
-    let name = table_path(catalog, table)?;
+pub(crate) fn own_previous_file(catalog: &Document, dir: &Path, table: &str) -> Option<PathBuf> {
+    let name = catalog.table_path(table)?;
     let ours = name == format!("{table}.parquet")
         || name
             .strip_prefix(&format!("{table}.v"))
@@ -85,36 +55,24 @@ pub(crate) fn own_previous_file(
 
 /// Adds (or replaces) the table, reading `file_name`; for a universe table, also points the
 /// `[universe]` section at it.
-pub(crate) fn add_table(
-    catalog: &mut toml_edit::DocumentMut,
-    options: &ImportOptions,
-    file_name: &str,
-) {
-    let tables = catalog.entry("tables").or_insert_with(|| {
-        let mut table = toml_edit::Table::new();
-        table.set_implicit(true);
-        toml_edit::Item::Table(table)
-    });
-    let mut table = toml_edit::Table::new();
-    table.insert("path", toml_edit::value(file_name));
-    if !options.universe {
-        if let Some(key) = &options.key {
-            table.insert("key", toml_edit::value(key.as_str()));
-        }
-        if let Some(time) = &options.time {
-            table.insert("time", toml_edit::value(time.as_str()));
-        }
-    }
-    tables[options.table.as_str()] = toml_edit::Item::Table(table);
+pub(crate) fn add_table(catalog: &mut Document, options: &ImportOptions, file_name: &str) {
+    let mut section = TableSection {
+        path: file_name.to_string(),
+        ..TableSection::default()
+    };
     if options.universe {
-        let mut universe = toml_edit::Table::new();
-        universe.insert("table", toml_edit::value(options.table.as_str()));
+        let mut universe = UniverseSection {
+            table: options.table.clone(),
+            since: options.since.clone(),
+            ..UniverseSection::default()
+        };
         if let Some(key) = &options.key {
-            universe.insert("key", toml_edit::value(key.as_str()));
+            universe.key = key.clone();
         }
-        if let Some(since) = &options.since {
-            universe.insert("since", toml_edit::value(since.as_str()));
-        }
-        catalog["universe"] = toml_edit::Item::Table(universe);
+        catalog.set_universe(&universe);
+    } else {
+        section.key = options.key.clone();
+        section.time = options.time.clone();
     }
+    catalog.set_table(&options.table, &section);
 }

@@ -230,7 +230,7 @@ pub fn prepare_import(options: &ImportOptions) -> Result<PreparedImport, ImportE
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut catalog = catalog::read(&options.catalog)?;
-    let exists = catalog::has_table(&catalog, &options.table)
+    let exists = catalog.has_table(&options.table)
         || std::fs::symlink_metadata(dir.join(format!("{}.parquet", options.table))).is_ok();
     if exists && !options.overwrite {
         return Err(ImportError::Exists {
@@ -280,7 +280,10 @@ pub fn prepare_import(options: &ImportOptions) -> Result<PreparedImport, ImportE
             path: path.clone(),
         },
         catalog_path: options.catalog.clone(),
-        catalog_text: catalog.to_string(),
+        catalog_text: catalog.text().map_err(|e| ImportError::Catalog {
+            path: options.catalog.clone(),
+            message: e.to_string(),
+        })?,
         previous,
         pending: Some(path),
     })

@@ -27,8 +27,34 @@ impl Display for Statement {
             StatementKind::Field { name, expr } => write!(f, "field {} = {expr}", name.name),
             StatementKind::Segment { name, expr } => write!(f, "segment {} = {expr}", name.name),
             StatementKind::Evaluate(expr) => write!(f, "{expr}"),
-            StatementKind::Partition { name } => write!(f, "partition {} {{ }}", name.name),
-            StatementKind::Score { name } => write!(f, "score {} =", name.name),
+            StatementKind::Partition {
+                name,
+                tiers,
+                otherwise,
+            } => {
+                write!(f, "partition {name} {{")?;
+                for tier in tiers {
+                    write!(f, " {} = {};", tier.name, tier.expr)?;
+                }
+                if let Some(rest) = otherwise {
+                    write!(f, " else {rest};")?;
+                }
+                f.write_str(" }")
+            }
+            StatementKind::Score {
+                name,
+                function,
+                args,
+            } => {
+                write!(f, "score {name} = {function}(")?;
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}: {}", arg.name, arg.value)?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

@@ -80,6 +80,16 @@ pub enum ParseError {
         /// Where.
         span: Span,
     },
+    /// A statement that reads but says something impossible (a tier named twice).
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// Where.
+        span: Span,
+    },
     /// An integer that does not fit in 64 bits (or a duration beyond 32 bits).
     #[error("number '{text}' is too large")]
     NumberTooLarge {
@@ -102,7 +112,8 @@ impl ParseError {
             | ParseError::MismatchedBracket { span, .. }
             | ParseError::UnclosedString { span, .. }
             | ParseError::InvalidDate { span, .. }
-            | ParseError::NumberTooLarge { span, .. } => *span,
+            | ParseError::NumberTooLarge { span, .. }
+            | ParseError::Invalid { span, .. } => *span,
         }
     }
 
@@ -137,6 +148,7 @@ impl ParseError {
             ParseError::UnclosedString { quote, .. } => {
                 diagnostic.with_help(format!("end the string with {quote}"))
             }
+            ParseError::Invalid { help, .. } => diagnostic.with_help(help.clone()),
             ParseError::InvalidDate { .. } => {
                 diagnostic.with_help("dates are written YYYY-MM-DD, for example 2026-01-31")
             }
@@ -257,6 +269,9 @@ fn describe(rule: Rule) -> &'static str {
         Rule::expr_stmt | Rule::set_expr => "a set expression",
         Rule::partition_stmt => "a partition",
         Rule::score_stmt => "a score",
+        Rule::partition_item | Rule::tier_def => "a tier ('name = set expression')",
+        Rule::else_tier => "'else NAME'",
+        Rule::score_arg => "a score argument ('name: value')",
         Rule::set_op => SET_OPERATOR,
         Rule::op_inter | Rule::op_union | Rule::op_minus | Rule::op_xor => SET_OPERATOR,
         Rule::set_operand => "a segment",
@@ -292,7 +307,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::agg_where => "'where'",
         Rule::exists => VALUE,
         Rule::function_call => VALUE,
-        Rule::qualified_column => "a column",
+        Rule::qualified_column | Rule::member_word => "a column",
         Rule::name => VALUE,
         Rule::ident | Rule::ident_start | Rule::ident_continue => "a name",
         Rule::relative_date => VALUE,
@@ -332,6 +347,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_of => "'of'",
         Rule::kw_or => "'or'",
         Rule::kw_partition => "'partition'",
+        Rule::kw_else => "'else'",
         Rule::kw_sauf => "'sauf'",
         Rule::kw_score => "'score'",
         Rule::kw_segment => "'segment'",

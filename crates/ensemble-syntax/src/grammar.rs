@@ -46,3 +46,22 @@ pub const KEYWORDS: &[&str] = &[
     "within",
     "xor",
 ];
+
+/// The functions of value expressions (`days_since(d)`, `ntile(v, 3)`…), as the checker
+/// knows them: completion, suggestions and the documentation derive from this list.
+pub const FUNCTIONS: &[&str] = &[
+    "days_since",
+    "months_since",
+    "years_since",
+    "greatest",
+    "least",
+    "coalesce",
+    "lower",
+    "upper",
+    "abs",
+    "round",
+    "ntile",
+];
+
+/// The score functions of `score NAME = FUNCTION(…)`.
+pub const SCORE_FUNCTIONS: &[&str] = &["rfm"];

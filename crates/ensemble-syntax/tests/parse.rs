@@ -370,3 +370,20 @@ fn parse_set_expr_takes_exactly_one_expression() {
     assert!(parse_set_expr("segment a = b").is_err());
     assert!(parse_set_expr("a; b").is_err());
 }
+
+#[test]
+fn partitions_and_scores_print_canonically_and_read_back() {
+    let source = "partition statut {\n  vip = [ca >= 1000];\n  bons = vip ∪ [ca >= 200]\n  ; else autres;\n}\nscore rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: ca, buckets: 5);\n[rfm.score = '555'] ∩ statut.bons";
+    let parsed = parse_script(source).unwrap();
+    let text = parsed.script.to_string();
+    insta::assert_snapshot!(text);
+    assert_eq!(parse_script(&text).unwrap().script, parsed.script);
+    let StatementKind::Partition {
+        tiers, otherwise, ..
+    } = &parsed.script.statements[0].kind
+    else {
+        panic!("a partition");
+    };
+    assert_eq!(tiers.len(), 2);
+    assert_eq!(otherwise.as_ref().map(|o| o.name.as_str()), Some("autres"));
+}

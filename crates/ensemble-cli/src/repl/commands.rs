@@ -26,7 +26,9 @@ pub enum Command {
     /// `\timing on|off`.
     Timing(bool),
     /// `\format table|csv|json|markdown`.
-    Format(String),
+    Format(crate::output::Format),
+    /// `\why KEY EXPR`: why a member is in or out, step by step.
+    Why(String, String),
     /// `\maxrows N`.
     MaxRows(usize),
     /// `\export STEP|EXPR|(SELECT …) TO PATH`.
@@ -53,7 +55,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "\\help",
         "[TOPIC]",
-        "help on a topic: operators, criteria, aggregates, dates, steps",
+        "help on a topic: operators, criteria, aggregates, dates, steps, partitions",
     ),
     ("\\tables", "", "the catalog's tables"),
     (
@@ -75,6 +77,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "\\show",
         "STEP|SEGMENT [N]",
         "the first N members of a step, with the universe's columns",
+    ),
+    (
+        "\\why",
+        "KEY EXPR",
+        "for one member: the values the leaves read, and in or out at every step",
     ),
     (
         "\\explain",
@@ -154,10 +161,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "off" => Command::Timing(false),
             _ => return Err("\\timing takes on or off".into()),
         },
-        "\\format" => match rest {
-            "table" | "csv" | "json" | "markdown" => Command::Format(rest.to_string()),
-            _ => return Err("\\format takes table, csv, json or markdown".into()),
+        "\\format" => match crate::output::Format::named(rest) {
+            Some(format) => Command::Format(format),
+            None => return Err("\\format takes table, csv, json or markdown".into()),
         },
+        "\\why" => {
+            let text = need("a member key and an expression")?;
+            let (key, expression) = text
+                .split_once(char::is_whitespace)
+                .ok_or("\\why needs KEY EXPR, for example \\why 1042 vip - clients")?;
+            let key = key.trim_matches(|c| c == '\'' || c == '"');
+            Command::Why(key.to_string(), expression.trim().to_string())
+        }
         "\\maxrows" => Command::MaxRows(
             rest.parse()
                 .map_err(|_| "\\maxrows takes a number".to_string())?,
@@ -204,11 +219,12 @@ pub fn command_list() -> String {
 pub fn help(topic: Option<&str>) -> String {
     match topic.unwrap_or("") {
         "operators" | "sets" => "Set operators (intersection binds tighter than the others, all left-associative):\n  ∩ & inter intersect    ∪ | union    − - ∖ minus except sauf    Δ ^ xor\n  clients - acheteurs_recents ∩ vip   is   clients − (acheteurs_recents ∩ vip)\n".into(),
-        "criteria" => "Criteria in brackets: [city = 'Paris'], [points between 10 and 20], [city in ('Lyon', 'Lille')],\n  [email is null], [email like '%@x.fr'], [city contains 'ar'], [city starts with 'Pa'],\n  and / or / not, + - * /, days_since(d), months_since(d), years_since(d), greatest, least,\n  coalesce, lower, upper, abs, round\n".into(),
+        "criteria" => format!("Criteria in brackets: [city = 'Paris'], [points between 10 and 20], [city in ('Lyon', 'Lille')],\n  [email is null], [email like '%@x.fr'], [city contains 'ar'], [city starts with 'Pa'],\n  and / or / not, + - * /, functions: {}\n", ensemble::syntax::FUNCTIONS.join(", ")),
+        "partitions" | "scores" => "Partitions: exclusive tiers, the first matching tier wins; `else` takes the rest:\n  partition statut { vip = [ca_12m >= 1000]; bons = [ca_12m >= 200]; else autres; }\n  statut;  shows every tier's count;  statut.vip ∩ [city = 'Paris'];  a tier is a set\nScores: buckets 1..N, N best (ties share a bucket):\n  score rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases within 12 months),\n                  monetary: sum(purchases.amount within 12 months), buckets: 5);\n  [rfm.r >= 4 and rfm.score != '111'];  field pmg = ntile(ca_12m, 3);\n  \\why KEY EXPR shows one member's values and in/out at every step\n".into(),
         "aggregates" => "Aggregates over a related table, with optional where and within:\n  [count(purchases) > 3]  [sum(purchases.amount within 12 months) >= 1000]\n  avg min max first last count_distinct;  [has purchases where channel = 'web' within 30 days]  [no visits]\n".into(),
         "dates" => "Dates: 2026-01-31, today, 30 days ago, 12 months ago (clamped to month ends), 2 weeks ago, 1 year ago;\n  d within 30 days (30 days ago < d <= today), d before X, d after X.\n  \\asof DATE or `as of DATE;` sets the evaluation date.\n".into(),
         "steps" => "Every node of an evaluated expression is a step: step_1, step_2… and the segment names.\n  \\steps shows the tree, \\show vip 20 previews members, \\sql SELECT count(*) FROM vip queries them,\n  \\export vip TO vip.parquet writes them.\n".into(),
-        _ => format!("{}\nTopics: \\help operators | criteria | aggregates | dates | steps\nStatements: as of DATE;  field NAME = VALUE;  segment NAME = SET;  SET;\n", command_list()),
+        _ => format!("{}\nTopics: \\help operators | criteria | aggregates | dates | steps | partitions\nStatements: as of DATE;  field NAME = VALUE;  segment NAME = SET;  partition NAME {{ … }}  score NAME = rfm(…);  SET;\n", command_list()),
     }
 }
 

@@ -9,7 +9,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-use ensemble::syntax::KEYWORDS;
+use ensemble::syntax::{FUNCTIONS, KEYWORDS, SCORE_FUNCTIONS};
 
 use super::commands::COMMANDS;
 
@@ -27,16 +27,6 @@ pub const EXTRA_WORDS: &[&str] = &[
     "max",
     "first",
     "last",
-    "days_since",
-    "months_since",
-    "years_since",
-    "greatest",
-    "least",
-    "coalesce",
-    "lower",
-    "upper",
-    "abs",
-    "round",
 ];
 
 /// What completion offers beyond keywords: names of the session.
@@ -92,7 +82,14 @@ impl Completer for ReplHelper {
                 .lock()
                 .map(|v| v.clone())
                 .unwrap_or_default();
-            candidates.extend(KEYWORDS.iter().chain(EXTRA_WORDS).map(|k| k.to_string()));
+            candidates.extend(
+                KEYWORDS
+                    .iter()
+                    .chain(EXTRA_WORDS)
+                    .chain(FUNCTIONS)
+                    .chain(SCORE_FUNCTIONS)
+                    .map(|k| k.to_string()),
+            );
             candidates.extend(vocabulary.names);
             candidates.extend(vocabulary.tables);
             candidates.extend(vocabulary.columns);
@@ -167,7 +164,26 @@ pub fn is_complete(buffer: &str) -> bool {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    without_comment.trim_end().ends_with(';')
+    let text = without_comment.trim_end();
+    (text.ends_with(';') || text.ends_with('}')) && open_braces(text) == 0
+}
+
+/// `{` not yet closed by `}` outside string literals: a partition's tiers end with `;` but
+/// the entry goes on until its `}`.
+fn open_braces(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut quote = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '{') => depth += 1,
+            (None, '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
 }
 
 impl Validator for ReplHelper {
@@ -206,5 +222,8 @@ mod tests {
         assert!(is_complete("segment vip = [x > 1]; -- done"));
         assert!(!is_complete("segment vip = [x > 1] -- not yet;"));
         assert!(is_complete("\\steps"));
+        assert!(!is_complete("partition p {\n  a = [x > 1];"));
+        assert!(is_complete("partition p {\n  a = [x > 1];\n  else b;\n}"));
+        assert!(is_complete("partition p { a = [name = '{'];\n}"));
     }
 }

@@ -2,12 +2,13 @@
 //! and datafusion-cli; Ctrl-C cancels a running evaluation, not the session).
 
 mod commands;
+mod dispatch;
 mod helper;
 mod interrupts;
 mod progress;
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,9 +18,8 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor};
 
-use crate::output::{render_batches, write_batches};
+use crate::output::{render_batches, Format};
 use crate::stdio::{err, errln, out, outln};
-use commands::Command;
 use helper::{is_complete, ReplHelper, Vocabulary};
 use interrupts::Interrupts;
 use progress::Progress;
@@ -55,7 +55,7 @@ fn read_line(reader: &mut impl std::io::BufRead, limit: usize) -> Result<Option<
 /// Display settings changed by commands.
 struct Settings {
     timing: bool,
-    format: String,
+    format: Format,
     max_rows: usize,
 }
 
@@ -83,7 +83,7 @@ impl Repl {
             session,
             settings: Settings {
                 timing: true,
-                format: "table".into(),
+                format: Format::Table,
                 max_rows: 10,
             },
             color,
@@ -186,8 +186,13 @@ impl Repl {
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
+        let origin = match self.session.as_of_origin() {
+            "catalog" => " (the catalog's date)",
+            "today" => " (today)",
+            _ => "",
+        };
         outln!(
-            "ensemble {} — {} as of {}. \\? for help, Ctrl-D to quit.",
+            "ensemble {} — {} as of {}{origin}. \\? for help, Ctrl-D to quit.",
             env!("CARGO_PKG_VERSION"),
             self.session.catalog().path.display(),
             self.session.as_of()
@@ -290,6 +295,8 @@ impl Repl {
                 Outcome::AsOf(date) => errln!("as of {date}"),
                 Outcome::Field(name) => errln!("field {name} defined"),
                 Outcome::Segment(name) => errln!("segment {name} defined"),
+                Outcome::Partition(name) => errln!("partition {name} defined"),
+                Outcome::Score(name) => errln!("score {name} defined"),
                 Outcome::Evaluated(evaluation) => self.print_evaluation(evaluation).await?,
             }
         }
@@ -298,6 +305,17 @@ impl Repl {
     }
 
     async fn print_evaluation(&self, evaluation: &Evaluation) -> Result<(), EntryError> {
+        if let Some(partition) = evaluation.partition() {
+            // A partition's answer is its tiers; its step tree is one `\steps` away.
+            out!("{}", partition.table());
+            errln!(
+                "{} members as of {} (\\steps shows the step tree, \\show {}.TIER the members)",
+                group_thousands(evaluation.count()),
+                evaluation.as_of,
+                partition.name
+            );
+            return Ok(());
+        }
         errln!("{}", evaluation.tree().trim_end());
         let timing = if self.settings.timing {
             format!(" in {:.1?}", evaluation.elapsed)
@@ -321,220 +339,14 @@ impl Repl {
     fn print_batches(&self, batches: &[RecordBatch]) -> Result<(), EntryError> {
         self.progress.stop();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        if rows == 0 && matches!(self.settings.format.as_str(), "table" | "markdown") {
+        if rows == 0 && matches!(self.settings.format, Format::Table | Format::Markdown) {
             outln!("(no rows)");
             return Ok(());
         }
-        let text = render_batches(batches, &self.settings.format, self.settings.max_rows)
+        let text = render_batches(batches, self.settings.format, self.settings.max_rows)
             .map_err(EntryError::Message)?;
         out!("{text}");
         Ok(())
-    }
-
-    async fn command(&mut self, command: Command) -> Result<bool, EntryError> {
-        match command {
-            Command::Quit => return Ok(true),
-            Command::Help(topic) => out!("{}", commands::help(topic.as_deref())),
-            Command::Tables => crate::datamart::print_tables(&self.session),
-            Command::Describe(table) => {
-                let description = self
-                    .session
-                    .describe(&table)
-                    .await
-                    .map_err(EntryError::Engine)?;
-                self.progress.stop();
-                out!("{}", crate::datamart::render_description(description));
-            }
-            Command::Segments => {
-                let listing = self.session.listing();
-                if listing.is_empty() {
-                    outln!("no definitions yet");
-                }
-                for (name, segment, statement, size) in listing {
-                    let size = match (segment, size) {
-                        (true, Some(n)) => format!("{:>12}", group_thousands(n)),
-                        (true, None) => format!("{:>12}", "not run"),
-                        (false, _) => format!("{:>12}", "field"),
-                    };
-                    outln!("{size}  {name:<24} {statement}");
-                }
-            }
-            Command::Steps => match self.session.last_evaluation() {
-                None => outln!("nothing evaluated yet"),
-                Some(evaluation) => {
-                    out!("{}", evaluation.tree());
-                    for step in &evaluation.steps {
-                        let how = if step.reused {
-                            "reused".to_string()
-                        } else {
-                            format!("{:.1?}", step.elapsed)
-                        };
-                        outln!(
-                            "  #{:<3} {:<8} {:>12} members  {how}",
-                            step.id,
-                            step.table,
-                            group_thousands(step.count)
-                        );
-                    }
-                }
-            },
-            Command::Show(target, limit) => {
-                let limit = limit.unwrap_or(self.settings.max_rows);
-                let batches = match self.session.preview(&target, limit).await {
-                    // A segment defined but not in the last evaluation: evaluate it.
-                    Err(EngineError::UnknownStep { .. })
-                        if self.session.definitions().segments.contains_key(&target) =>
-                    {
-                        let evaluation = self
-                            .session
-                            .evaluate(&target)
-                            .await
-                            .map_err(EntryError::Engine)?;
-                        let root = evaluation.steps[evaluation.root].table.clone();
-                        self.session.preview(&root, limit).await
-                    }
-                    other => other,
-                }
-                .map_err(EntryError::Engine)?;
-                self.print_batches(&batches)?;
-            }
-            Command::Explain(expression) => {
-                let explanation = self.session.explain(&expression).map_err(|e| match e {
-                    EngineError::Language { diagnostic, .. } => {
-                        EntryError::Message(diagnostic.render(&expression, "<explain>", self.color))
-                    }
-                    other => EntryError::Engine(other),
-                })?;
-                out!("{explanation}");
-            }
-            Command::Sql(query) => {
-                let batches = self
-                    .session
-                    .sql(&query)
-                    .await
-                    .map_err(|e| self.explain_sql_error(e))?;
-                self.print_batches(&batches)?;
-            }
-            Command::AsOf(text) => {
-                let date = if text.eq_ignore_ascii_case("today") {
-                    chrono::Local::now().date_naive()
-                } else {
-                    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                        EntryError::Message(format!("'{text}' is not a date (YYYY-MM-DD or today)"))
-                    })?
-                };
-                self.session.set_as_of(date);
-                errln!("as of {date}");
-            }
-            Command::Timing(on) => {
-                self.settings.timing = on;
-                errln!("timing {}", if on { "on" } else { "off" });
-            }
-            Command::Format(format) => {
-                errln!("format {format}");
-                self.settings.format = format;
-            }
-            Command::MaxRows(n) => {
-                self.settings.max_rows = n.max(1);
-                errln!("maxrows {}", self.settings.max_rows);
-            }
-            Command::Export(what, path) => {
-                if let Some(query) = commands::export_query(&what) {
-                    let batches = self.session.sql(query).await.map_err(EntryError::Engine)?;
-                    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                    write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
-                    self.progress.stop();
-                    errln!("wrote {} rows to {path}", group_thousands(rows));
-                    return Ok(false);
-                }
-                let table = match self.session.last_evaluation().and_then(|e| {
-                    e.steps
-                        .iter()
-                        .find(|s| {
-                            s.table == what
-                                || s.names.contains(&what)
-                                || format!("#{}", s.id) == what
-                        })
-                        .map(|s| s.table.clone())
-                }) {
-                    Some(table) => table,
-                    None => {
-                        // Not a step of the last evaluation: an expression to evaluate.
-                        let evaluation = self
-                            .session
-                            .evaluate(&what)
-                            .await
-                            .map_err(EntryError::Engine)?;
-                        evaluation.steps[evaluation.root].table.clone()
-                    }
-                };
-                let batches = self
-                    .session
-                    .members_with_columns(&table)
-                    .await
-                    .map_err(EntryError::Engine)?;
-                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
-                self.progress.stop();
-                errln!("wrote {} members to {path}", group_thousands(rows));
-            }
-            Command::Load(file) => {
-                let text = ensemble::fs::read_text_limited(
-                    Path::new(&file),
-                    ensemble::fs::DEFAULT_READ_LIMIT,
-                )
-                .map_err(|e| EntryError::Message(e.to_string()))?;
-                let run = self
-                    .session
-                    .run_script(&text, &file)
-                    .await
-                    .map_err(EntryError::Engine)?;
-                self.progress.stop();
-                errln!("{file}: {} statement(s)", run.outcomes.len());
-                if let Some(evaluation) = run.last_evaluation() {
-                    self.print_evaluation(evaluation).await?;
-                }
-                self.refresh_vocabulary();
-            }
-            Command::Reload => {
-                self.session
-                    .reload_catalog()
-                    .await
-                    .map_err(EntryError::Engine)?;
-                self.refresh_vocabulary();
-                errln!(
-                    "reloaded {} ({} tables)",
-                    self.session.catalog().path.display(),
-                    self.session.catalog().providers.len()
-                );
-            }
-            Command::Save(file) => {
-                let script = self.session.definitions_script();
-                crate::output::write_atomically(Path::new(&file), script.as_bytes())
-                    .map_err(EntryError::Message)?;
-                errln!(
-                    "saved {} definition(s) to {file}",
-                    self.session.listing().len()
-                );
-            }
-        }
-        Ok(false)
-    }
-
-    /// A table that is a defined segment not evaluated yet gets a hint, not DataFusion's
-    /// bare "not found".
-    fn explain_sql_error(&self, error: EngineError) -> EntryError {
-        let text = error.to_string();
-        let unevaluated = self.session.definitions().segments.keys().find(|name| {
-            text.contains(&format!("table '{name}' not found"))
-                || text.contains(&format!("table '{}' not found", name.to_lowercase()))
-        });
-        match unevaluated {
-            Some(name) => EntryError::Message(format!(
-                "segment '{name}' is defined but not evaluated yet: evaluate it first ({name};) — SQL sees the steps of the last evaluation"
-            )),
-            None => EntryError::Engine(error),
-        }
     }
 
     fn refresh_vocabulary(&self) {
@@ -544,7 +356,9 @@ impl Repl {
                 .session
                 .listing()
                 .into_iter()
-                .map(|(name, ..)| name)
+                .flat_map(|listed| {
+                    std::iter::once(listed.name).chain(listed.tiers.into_iter().map(|t| t.0))
+                })
                 .collect(),
             tables: catalog.providers.keys().cloned().collect(),
             columns: Vec::new(),

@@ -25,6 +25,7 @@ use crate::types::ValueType;
 mod aggregates;
 mod names;
 mod operators;
+mod ranks;
 mod values;
 
 use names::*;
@@ -61,6 +62,21 @@ impl AggregateSpec {
     }
 }
 
+/// A bucket score over the members (`ntile(value, N)`, the dimensions of a score),
+/// computed once per evaluation in the features table by the bucket rule (see
+/// [`crate::scores`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSpec {
+    /// Canonical key, also the column name in the features table.
+    pub name: String,
+    /// The value ranked, over the features table's columns (it may read other buckets).
+    pub value: DfExpr,
+    /// Number of buckets.
+    pub buckets: i64,
+    /// How the language writes it (`rfm.r`, `ntile(ca_12m, 3)`), for `why`.
+    pub label: String,
+}
+
 /// What a criterion needs from the data, collected while it is lowered.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Needs {
@@ -68,6 +84,11 @@ pub struct Needs {
     pub columns: BTreeSet<String>,
     /// Aggregates, by canonical name.
     pub aggregates: BTreeMap<String, AggregateSpec>,
+    /// Bucket scores, by canonical name.
+    pub windows: BTreeMap<String, WindowSpec>,
+    /// The fields read, with their values over the features table (for `why`; the
+    /// features pass does not compute them).
+    pub fields: BTreeMap<String, DfExpr>,
 }
 
 impl Needs {
@@ -79,6 +100,25 @@ impl Needs {
                 .entry(name.clone())
                 .or_insert_with(|| spec.clone());
         }
+        for (name, spec) in &other.windows {
+            self.windows
+                .entry(name.clone())
+                .or_insert_with(|| spec.clone());
+        }
+        for (name, expr) in &other.fields {
+            self.fields
+                .entry(name.clone())
+                .or_insert_with(|| expr.clone());
+        }
+    }
+
+    /// The features columns these needs produce: universe columns, aggregates, buckets.
+    pub fn feature_columns(&self) -> impl Iterator<Item = &str> {
+        self.columns
+            .iter()
+            .chain(self.aggregates.keys())
+            .chain(self.windows.keys())
+            .map(String::as_str)
     }
 }
 
@@ -127,6 +167,8 @@ pub struct CriterionLowerer<'a> {
     pub(crate) current_segment: Option<String>,
     /// Set from another thread to stop checking (Ctrl-C).
     pub(crate) cancel: Option<&'a AtomicBool>,
+    /// Each score's dimensions lowered once per lowerer.
+    score_memo: HashMap<String, (Vec<Lowered>, Needs)>,
 }
 
 impl<'a> CriterionLowerer<'a> {
@@ -142,6 +184,7 @@ impl<'a> CriterionLowerer<'a> {
             check_only: false,
             current_segment: None,
             cancel: None,
+            score_memo: HashMap::new(),
         }
     }
 

@@ -82,6 +82,9 @@ impl<'a> CriterionLowerer<'a> {
         if let Some((lowered, needs)) = self.field_memo.get(name) {
             let lowered = lowered.clone();
             self.needs.extend(needs);
+            self.needs
+                .fields
+                .insert(name.to_string(), lowered.expr.clone());
             return Ok(lowered);
         }
         if let Some(start) = self.stack.iter().position(|n| n == name) {
@@ -121,6 +124,9 @@ impl<'a> CriterionLowerer<'a> {
             error
         })?;
         self.needs.extend(&field_needs);
+        self.needs
+            .fields
+            .insert(name.to_string(), lowered.expr.clone());
         self.field_memo
             .insert(name.to_string(), (lowered.clone(), field_needs));
         Ok(lowered)
@@ -144,6 +150,9 @@ impl<'a> CriterionLowerer<'a> {
                 ),
                 table.span,
             ));
+        }
+        if let Some(score) = self.definitions.scores.get(&table.name) {
+            return self.score_field(&table.name, score, column);
         }
         let universe = &self.catalog.universe;
         if table.name == universe.table {
@@ -169,7 +178,15 @@ impl<'a> CriterionLowerer<'a> {
                 table.name, column.name
             )));
         }
-        Err(unknown_table(self.catalog, table))
+        let mut error = unknown_table(self.catalog, table);
+        if error.help.is_none() {
+            let scores = self.definitions.scores.keys().map(String::as_str);
+            error = error.with_suggestion(suggest(&table.name, scores));
+        }
+        if !self.definitions.scores.is_empty() || error.help.is_none() {
+            error.message = format!("unknown table or score '{}'", table.name);
+        }
+        Err(error)
     }
 }
 

@@ -90,6 +90,9 @@ impl<'a> CriterionLowerer<'a> {
         scope: Scope<'_>,
     ) -> Result<Lowered, CheckError> {
         let name = function.name.to_ascii_lowercase();
+        if name == "ntile" {
+            return self.ntile_call(args, span, scope);
+        }
         let mut lowered = Vec::with_capacity(args.len());
         for arg in args {
             lowered.push(self.lower(arg, scope)?);
@@ -184,18 +187,6 @@ impl<'a> CriterionLowerer<'a> {
                 })
             }
             _ => {
-                const FUNCTIONS: [&str; 10] = [
-                    "days_since",
-                    "months_since",
-                    "years_since",
-                    "greatest",
-                    "least",
-                    "coalesce",
-                    "lower",
-                    "upper",
-                    "abs",
-                    "round",
-                ];
                 let aggregate_hint = AggFunc::from_name(&name).map(|agg| {
                     format!(
                         "{0} aggregates a related table: {0}(purchases.amount); greatest/least compare values",
@@ -209,7 +200,10 @@ impl<'a> CriterionLowerer<'a> {
                 );
                 Err(match aggregate_hint {
                     Some(hint) => error.with_help(hint),
-                    None => error.with_suggestion(suggest(&name, FUNCTIONS)),
+                    None => error.with_suggestion(suggest(
+                        &name,
+                        ensemble_syntax::FUNCTIONS.iter().copied(),
+                    )),
                 })
             }
         }

@@ -126,6 +126,20 @@ impl Session {
         let members = self.sorted_members(tables[root].clone()).await?;
         self.register_steps(&steps, &tables)?;
         self.update_cache(new_cache);
+        let partitions: Vec<PartitionCounts> = graph
+            .partitions
+            .iter()
+            .map(|p| PartitionCounts {
+                name: p.name.clone(),
+                tiers: p
+                    .tiers
+                    .iter()
+                    .map(|(tier, index)| (tier.clone(), index + 1, steps[*index].count))
+                    .collect(),
+                outside: p.outside.map(|index| steps[index].count),
+                evaluated: p.evaluated,
+            })
+            .collect();
         let evaluation = Evaluation {
             as_of,
             steps,
@@ -134,12 +148,17 @@ impl Session {
             key,
             features,
             notes,
+            partitions,
             elapsed: started.elapsed(),
         };
         for step in &evaluation.steps {
             for name in &step.names {
                 self.sizes.insert(name.clone(), step.count);
             }
+        }
+        for partition in &evaluation.partitions {
+            let inside = partition.tiers.iter().map(|t| t.2).sum();
+            self.sizes.insert(partition.name.clone(), inside);
         }
         self.last = Some(evaluation.clone());
         Ok(evaluation)
@@ -188,7 +207,14 @@ impl Session {
             }
             tables.push(table.to_string());
         }
-        let plan = planner::features_plan(universe, &schema.universe.key, &needs.columns, passes)?;
+        let windows: Vec<&ensemble_compiler::WindowSpec> = needs.windows.values().collect();
+        let plan = planner::features_plan(
+            universe,
+            &schema.universe.key,
+            &needs.columns,
+            passes,
+            &windows,
+        )?;
         Ok((plan, tables))
     }
 
@@ -289,14 +315,23 @@ impl Session {
         steps: &[Step],
         tables: &[Arc<MemTable>],
     ) -> Result<(), EngineError> {
+        // Names are bare: a tier `statut.vip` is one table, queried as "statut.vip".
+        use datafusion::common::TableReference;
         for name in self.registered.drain(..) {
-            let _ = self.ctx.deregister_table(name.as_str());
+            let _ = self
+                .ctx
+                .deregister_table(TableReference::bare(name.as_str()));
         }
         for (step, table) in steps.iter().zip(tables) {
             for name in std::iter::once(&step.table).chain(&step.names) {
-                let _ = self.ctx.deregister_table(name.as_str());
+                let _ = self
+                    .ctx
+                    .deregister_table(TableReference::bare(name.as_str()));
                 self.ctx
-                    .register_table(name.as_str(), table.clone() as Arc<dyn TableProvider>)
+                    .register_table(
+                        TableReference::bare(name.as_str()),
+                        table.clone() as Arc<dyn TableProvider>,
+                    )
                     .map_err(|e| EngineError::execution(format!("registering {name}"), e))?;
                 self.registered.push(name.clone());
             }

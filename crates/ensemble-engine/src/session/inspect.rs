@@ -20,14 +20,39 @@ impl Session {
             source_text: text.clone(),
             origin: origin.into(),
         })?;
+        self.explain_parsed(&expr, notes, &text, origin)
+    }
+
+    /// Applies a script's definitions and explains its last bare expression, evaluating
+    /// nothing (earlier bare expressions are checked, not run).
+    pub fn explain_script(
+        &mut self,
+        source: &str,
+        origin: &str,
+    ) -> Result<Option<Explanation>, EngineError> {
+        match self.define_all(source, origin)? {
+            None => Ok(None),
+            Some(last) => self
+                .explain_parsed(&last.expr, last.notes, &last.text, origin)
+                .map(Some),
+        }
+    }
+
+    fn explain_parsed(
+        &self,
+        expr: &SetExpr,
+        notes: Vec<Diagnostic>,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> Result<Explanation, EngineError> {
         let as_of = self.as_of();
         let graph = self
             .checker()
-            .graph(&expr)
-            .map_err(|e| self.check_error(e, &text, origin, None))?;
+            .graph(expr)
+            .map_err(|e| self.check_error(e, text, origin, None))?;
         let key = self.catalog.schema.universe.key.clone();
         let needs = graph.needs();
-        let features = if needs.aggregates.is_empty() && needs.columns.is_empty() {
+        let features = if needs.feature_columns().next().is_none() {
             None
         } else {
             Some(self.features_plan(&needs, as_of)?)
@@ -68,10 +93,28 @@ impl Session {
                 plan.display_indent().to_string(),
             ));
         }
+        let buckets = needs
+            .windows
+            .values()
+            .map(|w| format!("{} ({} buckets)", w.label, w.buckets))
+            .collect();
+        let partitions = graph
+            .partitions
+            .iter()
+            .map(|p| {
+                let tiers = p
+                    .tiers
+                    .iter()
+                    .map(|(tier, index)| format!("{tier} #{}", index + 1));
+                format!("{}: {}", p.name, tiers.collect::<Vec<_>>().join(", "))
+            })
+            .collect();
         Ok(Explanation {
             parenthesized: expr.to_string(),
             notes,
             features_plan: features.map(|(plan, _)| plan.display_indent().to_string()),
+            buckets,
+            partitions,
             steps,
         })
     }

@@ -24,14 +24,18 @@ use ensemble_syntax::{parse_script, parse_set_expr, AsOf, Diagnostic, SetExpr, S
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::options::SessionOptions;
-use crate::steps::{render_tree, Step, StepKind};
+use crate::steps::{render_tree, render_tree_with, Step, StepKind};
 
 mod execute;
 mod inspect;
 mod results;
 mod script;
+mod why;
 
-pub use results::{Evaluation, Explanation, FeaturesPass, Outcome, ScriptCheck, ScriptRun};
+pub use results::{
+    Evaluation, Explanation, FeaturesPass, Outcome, PartitionCounts, ScriptCheck, ScriptRun,
+};
+pub use why::Why;
 
 /// Where a definition's text came from, to render errors found in it later.
 #[derive(Debug, Clone)]
@@ -40,6 +44,46 @@ struct DefinitionSource {
     origin: String,
     /// The statement as written (canonical form), for `\save` and listings.
     statement: String,
+}
+
+/// What kind of definition a name has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionKind {
+    /// `field`.
+    Field,
+    /// `segment`.
+    Segment,
+    /// `partition`.
+    Partition,
+    /// `score`.
+    Score,
+}
+
+impl std::fmt::Display for DefinitionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DefinitionKind::Field => "field",
+            DefinitionKind::Segment => "segment",
+            DefinitionKind::Partition => "partition",
+            DefinitionKind::Score => "score",
+        })
+    }
+}
+
+/// One definition of the session, as `\segments` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: DefinitionKind,
+    /// The statement as written (canonical form).
+    pub statement: String,
+    /// Members at the last evaluation that computed it at the current date and definitions
+    /// (segments and partitions).
+    pub size: Option<usize>,
+    /// A partition's tiers (`statut.vip`) with their sizes.
+    pub tiers: Vec<(String, Option<usize>)>,
 }
 
 /// A materialised step kept for reuse.
@@ -162,37 +206,74 @@ impl Session {
         out
     }
 
-    /// The evaluation date: the one set, or today.
+    /// The evaluation date: the one set (`as of`, `--as-of`), else the catalog's default
+    /// (`as_of` in the catalog file, written by the generator), else today.
     pub fn as_of(&self) -> NaiveDate {
         self.as_of
+            .or(self.catalog.as_of)
             .unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    /// Where the evaluation date comes from: `"set"`, `"catalog"` or `"today"`.
+    pub fn as_of_origin(&self) -> &'static str {
+        match (self.as_of, self.catalog.as_of) {
+            (Some(_), _) => "set",
+            (None, Some(_)) => "catalog",
+            (None, None) => "today",
+        }
     }
 
     /// Sets the evaluation date (`as of` statements may change it again).
     pub fn set_as_of(&mut self, date: NaiveDate) {
+        if date != self.as_of() {
+            self.sizes.clear();
+        }
         self.as_of = Some(date);
     }
 
     /// Fixes the evaluation date: later `as of` statements are ignored (the CLI's `--as-of`
     /// wins over the script).
     pub fn pin_as_of(&mut self, date: NaiveDate) {
-        self.as_of = Some(date);
+        self.set_as_of(date);
         self.pinned_as_of = true;
     }
 
-    /// Every definition in order: `(name, is a segment, statement as written, last size)`.
-    pub fn listing(&self) -> Vec<(String, bool, String, Option<usize>)> {
+    /// Every definition in order, with its last size (and, for a partition, its tiers').
+    pub fn listing(&self) -> Vec<Listed> {
         self.order
             .iter()
             .filter_map(|name| {
                 let source = self.sources.get(name)?;
-                let segment = self.definitions.segments.contains_key(name);
-                Some((
-                    name.clone(),
-                    segment,
-                    source.statement.clone(),
-                    self.sizes.get(name).copied(),
-                ))
+                let definitions = &self.definitions;
+                let kind = if definitions.segments.contains_key(name) {
+                    DefinitionKind::Segment
+                } else if definitions.partitions.contains_key(name) {
+                    DefinitionKind::Partition
+                } else if definitions.scores.contains_key(name) {
+                    DefinitionKind::Score
+                } else {
+                    DefinitionKind::Field
+                };
+                let tiers = definitions
+                    .partitions
+                    .get(name)
+                    .map(|p| {
+                        p.tier_names()
+                            .map(|tier| {
+                                let full = format!("{name}.{tier}");
+                                let size = self.sizes.get(&full).copied();
+                                (full, size)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some(Listed {
+                    name: name.clone(),
+                    kind,
+                    statement: source.statement.clone(),
+                    size: self.sizes.get(name).copied(),
+                    tiers,
+                })
             })
             .collect()
     }

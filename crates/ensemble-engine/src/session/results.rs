@@ -32,14 +32,68 @@ pub struct Evaluation {
     pub features: Option<FeaturesPass>,
     /// Notes about how the expression was read.
     pub notes: Vec<Diagnostic>,
+    /// The partitions whose tiers were computed, with each tier's count.
+    pub partitions: Vec<PartitionCounts>,
     /// Total wall time.
     pub elapsed: Duration,
+}
+
+/// A partition's tiers in one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionCounts {
+    /// The partition's name.
+    pub name: String,
+    /// `(tier, step id, members)` in matching order, `else` last.
+    pub tiers: Vec<(String, usize, usize)>,
+    /// Members of the universe in no tier (a partition without `else` evaluated by itself).
+    pub outside: Option<usize>,
+    /// Whether the expression evaluated is the partition itself.
+    pub evaluated: bool,
+}
+
+impl PartitionCounts {
+    /// Members in a tier, plus those outside when counted: the universe.
+    pub fn total(&self) -> usize {
+        self.tiers.iter().map(|t| t.2).sum::<usize>() + self.outside.unwrap_or(0)
+    }
+
+    /// The tiers as a table: name, step, members and share of the universe.
+    pub fn table(&self) -> String {
+        let total = self.total().max(1) as f64;
+        let mut rows: Vec<(String, String, usize)> = self
+            .tiers
+            .iter()
+            .map(|(tier, id, count)| (format!("{}.{tier}", self.name), format!("#{id}"), *count))
+            .collect();
+        if let Some(outside) = self.outside {
+            rows.push(("(in no tier)".into(), String::new(), outside));
+        }
+        let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let counts: Vec<String> = rows.iter().map(|r| crate::group_thousands(r.2)).collect();
+        let count_width = counts.iter().map(String::len).max().unwrap_or(0).max(7);
+        let mut out = format!(
+            "{:name_width$}  {:>4}  {:>count_width$}  {:>6}\n",
+            "tier", "step", "members", "share"
+        );
+        for ((name, id, count), text) in rows.iter().zip(&counts) {
+            let share = 100.0 * *count as f64 / total;
+            out.push_str(&format!(
+                "{name:name_width$}  {id:>4}  {text:>count_width$}  {share:>5.1} %\n"
+            ));
+        }
+        out
+    }
 }
 
 impl Evaluation {
     /// Number of members of the result.
     pub fn count(&self) -> usize {
         self.steps[self.root].count
+    }
+
+    /// The partition evaluated, when the expression is a partition's name (`statut;`).
+    pub fn partition(&self) -> Option<&PartitionCounts> {
+        self.partitions.iter().find(|p| p.evaluated)
     }
 
     /// The step tree with counts (spec section 6).
@@ -57,6 +111,10 @@ pub enum Outcome {
     Field(String),
     /// A segment was defined (or redefined).
     Segment(String),
+    /// A partition was defined (or redefined).
+    Partition(String),
+    /// A score was defined (or redefined).
+    Score(String),
     /// A bare expression was evaluated.
     Evaluated(Box<Evaluation>),
 }
@@ -100,6 +158,10 @@ pub struct Explanation {
     pub notes: Vec<Diagnostic>,
     /// The plan of the per-member aggregates pass, if the expression needs one.
     pub features_plan: Option<String>,
+    /// The bucket scores computed in that pass (`rfm.r (5 buckets)`).
+    pub buckets: Vec<String>,
+    /// The partitions whose tiers are steps: `statut: vip #3, bons #5, …`.
+    pub partitions: Vec<String>,
     /// `(id, label, expression, plan)` of each step.
     pub steps: Vec<(usize, String, String, String)>,
 }
@@ -109,6 +171,16 @@ impl std::fmt::Display for Explanation {
         writeln!(f, "{}", self.parenthesized)?;
         for note in &self.notes {
             writeln!(f, "{note}")?;
+        }
+        for partition in &self.partitions {
+            writeln!(f, "\npartition {partition}")?;
+        }
+        if !self.buckets.is_empty() {
+            writeln!(
+                f,
+                "\nbucket scores (window functions over the features table): {}",
+                self.buckets.join(", ")
+            )?;
         }
         if let Some(plan) = &self.features_plan {
             writeln!(f, "\nfeatures (one pass per related table):\n{plan}")?;

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// The last bare expression of a script whose definitions were applied.
+pub(super) struct LastExpression {
+    pub(super) expr: SetExpr,
+    pub(super) notes: Vec<Diagnostic>,
+    pub(super) text: Arc<str>,
+}
+
 impl Session {
     /// Runs every statement of `source` in order. A failing statement changes nothing; the
     /// statements before it stay applied.
@@ -83,8 +90,42 @@ impl Session {
         })
     }
 
+    /// Applies a script's definitions and checks its bare expressions without evaluating
+    /// them; returns the last bare expression (for `explain` and `why` of a script).
+    pub(super) fn define_all(
+        &mut self,
+        source: &str,
+        origin: &str,
+    ) -> Result<Option<LastExpression>, EngineError> {
+        let (text, parsed) = self.start_script(source, origin)?;
+        let mut last = None;
+        for statement in &parsed.script.statements {
+            match &statement.kind {
+                StatementKind::Evaluate(expr) => {
+                    self.checker()
+                        .graph(expr)
+                        .map_err(|e| self.check_error(e, &text, origin, None))?;
+                    last = Some((expr.clone(), statement.span));
+                }
+                _ => {
+                    self.define(statement, &text, origin)?;
+                }
+            }
+        }
+        Ok(last.map(|(expr, span)| LastExpression {
+            expr,
+            notes: parsed
+                .notes
+                .iter()
+                .filter(|n| n.span.start >= span.start && n.span.end <= span.end)
+                .cloned()
+                .collect(),
+            text,
+        }))
+    }
+
     /// Starts a statement run: clears a pending interrupt, parses the whole text.
-    fn start_script(
+    pub(super) fn start_script(
         &self,
         source: &str,
         origin: &str,
@@ -110,10 +151,15 @@ impl Session {
         Ok(match &statement.kind {
             StatementKind::AsOf(as_of) => {
                 if !self.pinned_as_of {
-                    self.as_of = Some(match as_of {
+                    let date = match as_of {
                         AsOf::Today => chrono::Local::now().date_naive(),
                         AsOf::Date(date) => *date,
-                    });
+                    };
+                    if date != self.as_of() {
+                        // Sizes were counted at another date.
+                        self.sizes.clear();
+                    }
+                    self.as_of = Some(date);
                 }
                 Outcome::AsOf(self.as_of())
             }
@@ -143,18 +189,38 @@ impl Session {
                     origin,
                 ))
             }
-            StatementKind::Partition { name } | StatementKind::Score { name } => {
-                return Err(self.language_error(
-                    Diagnostic::error(
-                        format!(
-                            "'{}': partitions and scores are not available yet",
-                            name.name
-                        ),
-                        statement.span,
-                    ),
-                    text,
-                    origin,
-                ));
+            StatementKind::Partition {
+                name,
+                tiers,
+                otherwise,
+            } => {
+                self.check_new_name(&name.name, name.span, text, origin, true)?;
+                let partition = ensemble_compiler::PartitionDef {
+                    tiers: tiers.clone(),
+                    otherwise: otherwise.clone(),
+                };
+                self.checker()
+                    .check_partition(&name.name, &partition)
+                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
+                self.definitions.define_partition(&name.name, partition);
+                self.remember(&name.name, text, origin, statement_text);
+                Outcome::Partition(name.name.clone())
+            }
+            StatementKind::Score {
+                name,
+                function,
+                args,
+            } => {
+                self.check_new_name(&name.name, name.span, text, origin, true)?;
+                let score =
+                    ensemble_compiler::ScoreDef::from_arguments(function, args, statement.span)
+                        .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
+                self.checker()
+                    .check_score(&name.name, &score, name.span)
+                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
+                self.definitions.define_score(&name.name, score);
+                self.remember(&name.name, text, origin, statement_text);
+                Outcome::Score(name.name.clone())
             }
         })
     }
@@ -179,6 +245,10 @@ impl Session {
         origin: &str,
         statement: String,
     ) {
+        if self.sources.contains_key(name) {
+            // A redefinition changes its size and the sizes of what uses it.
+            self.sizes.clear();
+        }
         self.sources.insert(
             name.to_string(),
             DefinitionSource {

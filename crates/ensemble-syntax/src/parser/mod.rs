@@ -15,6 +15,7 @@ use crate::error::ParseError;
 use crate::grammar::{Rule, SegmentParser};
 
 mod limits;
+mod statements;
 mod tokens;
 mod warnings;
 
@@ -142,44 +143,8 @@ struct Reader {
 }
 
 impl Reader {
-    fn statement(&mut self, pair: Pair<'_, Rule>) -> Result<Statement, ParseError> {
-        let span = span_of(&pair);
-        let rule = pair.as_rule();
-        let mut inner = significant(pair.into_inner());
-        let kind = match rule {
-            Rule::as_of_stmt => {
-                let value = inner.next().expect("as of has a date");
-                match value.as_rule() {
-                    Rule::today => StatementKind::AsOf(AsOf::Today),
-                    _ => StatementKind::AsOf(AsOf::Date(date_literal(&value)?)),
-                }
-            }
-            Rule::field_stmt => {
-                let name = ident(inner.next().expect("field has a name"));
-                let expr = self.expr(inner.next().expect("field has a value"))?;
-                StatementKind::Field { name, expr }
-            }
-            Rule::segment_stmt => {
-                let name = ident(inner.next().expect("segment has a name"));
-                let expr = self.top_set_expr(inner.next().expect("segment has a value"))?;
-                StatementKind::Segment { name, expr }
-            }
-            Rule::expr_stmt => {
-                StatementKind::Evaluate(self.top_set_expr(inner.next().expect("an expression"))?)
-            }
-            Rule::partition_stmt => StatementKind::Partition {
-                name: ident(inner.next().expect("partition has a name")),
-            },
-            Rule::score_stmt => StatementKind::Score {
-                name: ident(inner.next().expect("score has a name")),
-            },
-            other => unreachable!("not a statement rule: {other:?}"),
-        };
-        Ok(Statement { kind, span })
-    }
-
     /// A whole set expression: also notes how a mix of precedence levels was read.
-    fn top_set_expr(&mut self, pair: Pair<'_, Rule>) -> Result<SetExpr, ParseError> {
+    pub(super) fn top_set_expr(&mut self, pair: Pair<'_, Rule>) -> Result<SetExpr, ParseError> {
         let mixed = Cell::new(false);
         let node = self.set_expr(pair, &mixed)?;
         if mixed.get() {
@@ -288,7 +253,7 @@ impl Reader {
         }
     }
 
-    fn expr(&mut self, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
+    pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
         Ok(self.expr_node(pair)?.expr)
     }
 

@@ -18,6 +18,7 @@ pub(super) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_before
             | Rule::kw_between
             | Rule::kw_contains
+            | Rule::kw_else
             | Rule::kw_except
             | Rule::kw_false
             | Rule::kw_field
@@ -68,7 +69,7 @@ pub(super) fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
 }
 
 pub(super) fn ident(pair: Pair<'_, Rule>) -> Ident {
-    let pair = if pair.as_rule() == Rule::ident {
+    let pair = if matches!(pair.as_rule(), Rule::ident | Rule::member_word) {
         pair
     } else {
         first(pair)

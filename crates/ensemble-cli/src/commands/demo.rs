@@ -1,49 +1,31 @@
-//! `generate`, `demo`, `tables` and `describe`: making and looking at datamarts.
+//! `ensemble demo`: the demo datamart (generated on first run) and examples/loyalty.seg.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
-use ensemble::datagen::{generate, GenerateConfig};
-use ensemble::{group_thousands, Outcome, Session, TableDescription};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ensemble::datagen::GenerateConfig;
+use ensemble::{group_thousands, Outcome, Session, SessionOptions};
 
+use super::generate::generate_with_progress;
+use crate::error::CliError;
 use crate::stdio::{errln, out, outln};
 
 /// The script the demo runs.
-pub const LOYALTY_SCRIPT: &str = include_str!("../../../examples/loyalty.seg");
+pub const LOYALTY_SCRIPT: &str = include_str!("../../../../examples/loyalty.seg");
 /// Where the demo keeps its datamart, relative to the working directory.
 pub const DEMO_DIR: &str = "data/demo";
 /// Customers in the demo datamart.
 pub const DEMO_CUSTOMERS: u64 = 100_000;
 
-/// Generates a datamart with a progress bar on a terminal's stderr.
-pub fn generate_with_progress(
-    dir: &Path,
-    config: GenerateConfig,
-) -> Result<ensemble::datagen::Summary, String> {
-    let bar = ProgressBar::with_draw_target(Some(config.customers), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} generating {pos}/{len} customers [{bar:30}] {elapsed_precise} (eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    let started = Instant::now();
-    let summary =
-        generate(dir, config, &mut |done, _| bar.set_position(done)).map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
-    errln!(
-        "wrote {} customers to {} in {:.1?}",
-        group_thousands(config.customers as usize),
-        dir.display(),
-        started.elapsed()
-    );
-    for (table, rows) in &summary.tables {
-        errln!("  {table:<15} {:>15} rows", group_thousands(*rows as usize));
-    }
-    Ok(summary)
+/// `ensemble demo`.
+pub async fn run(options: &SessionOptions, color: bool) -> Result<(), CliError> {
+    let catalog = demo_datamart().map_err(CliError::data)?;
+    let mut session = Session::open_with(&catalog, options)
+        .await
+        .map_err(|e| CliError::from_engine(&e, color))?;
+    run_demo(&mut session)
+        .await
+        .map_err(|e| CliError::from_engine(&e, color))
 }
 
 /// The marker that says which datamart a directory holds.
@@ -98,6 +80,14 @@ pub async fn run_demo(session: &mut Session) -> Result<(), ensemble::EngineError
             _ => None,
         })
         .collect();
+    let partitions: Vec<String> = run
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Partition(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
     let last = run.last_evaluation().cloned();
     let universe = session.evaluate("all").await?.count();
     let mut table = Table::new();
@@ -123,6 +113,13 @@ pub async fn run_demo(session: &mut Session) -> Result<(), ensemble::EngineError
         "Segments as of {as_of} (universe: {} members)\n{table}\n",
         group_thousands(universe)
     );
+    for name in &partitions {
+        let evaluation = session.evaluate(name).await?;
+        if let Some(partition) = evaluation.partition() {
+            outln!("Partition {name} (the first matching tier wins)");
+            outln!("{}", partition.table());
+        }
+    }
     if let Some(evaluation) = last {
         outln!("{}", evaluation.steps[evaluation.root].text);
         out!("{}", evaluation.tree());
@@ -133,44 +130,4 @@ pub async fn run_demo(session: &mut Session) -> Result<(), ensemble::EngineError
         );
     }
     Ok(())
-}
-
-/// `ensemble tables`.
-pub fn print_tables(session: &Session) {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec!["table", "role", "columns", "location"]);
-    for info in session.tables() {
-        table.add_row(vec![
-            info.name,
-            info.role.to_string(),
-            info.columns.to_string(),
-            info.location,
-        ]);
-    }
-    outln!("{table}");
-}
-
-/// `ensemble describe TABLE` and `\d TABLE`: the row count and a table of the columns.
-pub fn render_description(description: TableDescription) -> String {
-    let mut text = format!(
-        "{}: {} rows\n",
-        description.name,
-        group_thousands(description.rows as usize)
-    );
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec!["column", "type", "nulls", "min", "max"]);
-    for column in description.columns {
-        table.add_row(vec![
-            Cell::new(column.name),
-            Cell::new(column.data_type),
-            Cell::new(format!("{:.1} %", column.null_share * 100.0))
-                .set_alignment(CellAlignment::Right),
-            Cell::new(column.min.unwrap_or_default()),
-            Cell::new(column.max.unwrap_or_default()),
-        ]);
-    }
-    text.push_str(&format!("{table}\n"));
-    text
 }

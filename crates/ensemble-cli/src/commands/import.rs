@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::error::CliError;
 use crate::stdio::errln;
-use crate::Failure;
 
 /// The arguments of `ensemble import csv`.
 #[derive(Debug, clap::Args)]
@@ -51,8 +51,8 @@ pub struct CsvArgs {
 }
 
 /// Runs the import and reports the table written on standard error.
-pub fn run(args: CsvArgs) -> Result<(), Failure> {
-    let usage = |message: String| Failure::Language(format!("Error: {message}\n"));
+pub fn run(args: CsvArgs) -> Result<(), CliError> {
+    let usage = |message: String| CliError::Language(format!("Error: {message}\n"));
     let delimiter = match args.delimiter.as_str() {
         "\\t" | "tab" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
@@ -95,7 +95,7 @@ pub fn run(args: CsvArgs) -> Result<(), Failure> {
         skip_bad_rows: args.skip_bad_rows,
     };
     let report = ensemble::import::import_csv(&options)
-        .map_err(|e| Failure::Data(format!("Error: {e}\n")))?;
+        .map_err(|e| CliError::Data(format!("Error: {e}\n")))?;
     errln!(
         "imported {} rows into {}",
         ensemble::group_thousands(report.rows as usize),

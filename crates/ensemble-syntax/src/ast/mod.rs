@@ -6,6 +6,10 @@
 
 use chrono::NaiveDate;
 
+mod statement;
+
+pub use statement::*;
+
 /// A byte range in the source text.
 #[derive(Debug, Clone, Copy, Default, Eq)]
 pub struct Span {
@@ -46,64 +50,6 @@ pub struct Ident {
     pub name: String,
     /// Where it was written.
     pub span: Span,
-}
-
-/// A whole script: statements in source order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Script {
-    /// The statements, in the order they were written.
-    pub statements: Vec<Statement>,
-}
-
-/// One statement, ended by `;` in the source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    /// What the statement says.
-    pub kind: StatementKind,
-    /// The statement's text (without its `;`).
-    pub span: Span,
-}
-
-/// The statement forms of the language.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StatementKind {
-    /// `as of 2026-06-30;` or `as of today;`: the evaluation date.
-    AsOf(AsOf),
-    /// `field name = expr;`: a named per-member value.
-    Field {
-        /// The field's name.
-        name: Ident,
-        /// Its value expression.
-        expr: Expr,
-    },
-    /// `segment name = set-expr;`: a named set of members.
-    Segment {
-        /// The segment's name.
-        name: Ident,
-        /// Its set expression.
-        expr: SetExpr,
-    },
-    /// A bare set expression: it is evaluated.
-    Evaluate(SetExpr),
-    /// `partition name { … }` (spec section 7): recognised, not available yet.
-    Partition {
-        /// The partition's name.
-        name: Ident,
-    },
-    /// `score name = …` (spec section 7): recognised, not available yet.
-    Score {
-        /// The score's name.
-        name: Ident,
-    },
-}
-
-/// The date of an `as of` statement.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AsOf {
-    /// `as of today`: the machine's current date.
-    Today,
-    /// A fixed calendar date.
-    Date(NaiveDate),
 }
 
 /// A set expression: segments, `all`, criteria and tiers combined with set operators.

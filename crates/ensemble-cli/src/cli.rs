@@ -1,0 +1,217 @@
+//! The command line's arguments (clap): commands, their options and help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use ensemble::{Session, SessionOptions};
+
+use crate::error::{stderr_color, CliError};
+
+/// The largest script read from a file or standard input.
+const MAX_SCRIPT_BYTES: u64 = ensemble::fs::DEFAULT_READ_LIMIT;
+
+/// Customer segmentation with set theory over Parquet loyalty data.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ensemble",
+    version,
+    about = "Customer segmentation with set theory over Parquet loyalty data",
+    long_about = None,
+    after_help = "Without a command, `ensemble` opens the REPL.\n\nExit codes: 0 success, 1 an error in the script (syntax, names, types), 2 a data, catalog or I/O error.\nColours only on a terminal, never when NO_COLOR is set."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Memory the query operators may hold at once (for example 512M or 4G); past it they
+    /// spill to disk or the statement fails. Default: ENSEMBLE_MEMORY_LIMIT, else 60 % of the
+    /// machine's memory.
+    #[arg(long, global = true, value_parser = ensemble::parse_size)]
+    pub memory_limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a segment script and print the members of its last expression.
+    #[command(
+        after_help = "Examples:\n  ensemble run --catalog data/ensemble.toml examples/loyalty.seg\n  ensemble run --catalog data/ensemble.toml --as-of 2026-06-30 -e 'all - [has purchases]' --format csv"
+    )]
+    Run {
+        #[command(flatten)]
+        input: Input,
+        /// Output format of the members.
+        #[arg(long, value_enum, default_value_t = crate::output::Format::Table)]
+        format: crate::output::Format,
+        /// Write the members to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Explore segments interactively (the default command): define, evaluate, inspect steps.
+    #[command(
+        after_help = "Examples:\n  ensemble repl --catalog data/demo/ensemble.toml\n  ensemble repl -c data/demo/ensemble.toml < script.seg"
+    )]
+    Repl {
+        /// The catalog file (TOML); by default ./ensemble.toml, else the demo's.
+        #[arg(long, short)]
+        catalog: Option<PathBuf>,
+        /// Evaluation date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// Parse and check a script without running it; every error is listed.
+    #[command(
+        after_help = "Examples:\n  ensemble check --catalog data/demo/ensemble.toml examples/loyalty.seg\n  ensemble check -c data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip'"
+    )]
+    Check {
+        #[command(flatten)]
+        input: Input,
+    },
+    /// Write the members of a script's last expression, with the universe's columns, to a
+    /// .csv, .json or .parquet file.
+    #[command(
+        after_help = "Examples:\n  ensemble export --catalog data/demo/ensemble.toml -e 'segment vip = [sum(purchases.amount) >= 1000]; vip' --output vip.parquet\n  ensemble export -c data/demo/ensemble.toml --as-of 2026-01-01 examples/loyalty.seg -o members.csv"
+    )]
+    Export {
+        #[command(flatten)]
+        input: Input,
+        /// The file to write (.csv, .json or .parquet); written atomically.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Generate a realistic loyalty datamart (Parquet tables and their catalog).
+    #[command(
+        after_help = "Examples:\n  ensemble generate --customers 1000000 --seed 7 --out data/1m\n  ensemble generate --customers 2000 --as-of 2025-12-31 --out /tmp/small"
+    )]
+    Generate {
+        /// Number of customers.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The history ends on this date (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date, default_value = "2026-06-30")]
+        as_of: chrono::NaiveDate,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the datamart already in the output directory.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Import data into the catalog.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Run the demo: a 100 000-customer datamart (generated on first run in data/demo) and
+    /// examples/loyalty.seg.
+    #[command(
+        after_help = "Examples:\n  ensemble demo\n  ensemble repl            (afterwards: explore the demo datamart)"
+    )]
+    Demo,
+    /// List the catalog's tables.
+    #[command(
+        after_help = "Examples:\n  ensemble tables --catalog data/demo/ensemble.toml\n  ensemble tables            (./ensemble.toml)"
+    )]
+    Tables {
+        /// The catalog file (TOML).
+        #[arg(long, short, default_value = "ensemble.toml")]
+        catalog: PathBuf,
+    },
+    /// Describe a table: columns, types, row count, null share, ranges.
+    #[command(
+        after_help = "Examples:\n  ensemble describe --catalog data/demo/ensemble.toml customers\n  ensemble describe -c data/demo/ensemble.toml purchases"
+    )]
+    Describe {
+        /// The catalog file (TOML).
+        #[arg(long, short, default_value = "ensemble.toml")]
+        catalog: PathBuf,
+        /// The table.
+        table: String,
+    },
+    /// Show how the last expression of a script is read and the plan of each step, without
+    /// running it.
+    #[command(
+        after_help = "Examples:\n  ensemble explain --catalog data/demo/ensemble.toml examples/loyalty.seg\n  ensemble explain -c data/demo/ensemble.toml -e 'all - [has purchases within 12 months]'"
+    )]
+    Explain {
+        #[command(flatten)]
+        input: Input,
+    },
+    /// For one member: the values the leaves of the script's last expression read, and
+    /// whether the member is in or out at every step.
+    #[command(
+        after_help = "Examples:\n  ensemble why --catalog data/demo/ensemble.toml --member 1042 examples/loyalty.seg\n  ensemble why -c data/demo/ensemble.toml --member 1042 -e 'segment vip = [sum(purchases.amount) >= 1000]; vip'"
+    )]
+    Why {
+        #[command(flatten)]
+        input: Input,
+        /// The member's key (compared as text with the universe key).
+        #[arg(long, short)]
+        member: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Turn a CSV export into a Parquet table of the catalog.
+    #[command(
+        after_help = "Examples:\n  ensemble import csv -c data/ensemble.toml --table purchases --key customer_id --time purchased_at purchases.csv\n  ensemble import csv -c data/ensemble.toml --table stores --delimiter ';' --type code=string --date-format opened=%d/%m/%Y stores.csv\n  ensemble import csv -c data/ensemble.toml --table customers --universe --key customer_id --since signup_date customers.csv"
+    )]
+    Csv(crate::commands::import::CsvArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Input {
+    /// The catalog file (TOML).
+    #[arg(long, short, default_value = "ensemble.toml")]
+    pub catalog: PathBuf,
+    /// Evaluation date (YYYY-MM-DD); wins over `as of` statements in the script.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// The script text, instead of a file.
+    /// (A script may start with a `--` comment: `-e '-- vip\nvip'` is a script, not a flag.)
+    #[arg(
+        short = 'e',
+        long = "expr",
+        conflicts_with = "script",
+        allow_hyphen_values = true
+    )]
+    pub text: Option<String>,
+    /// The script file (`-` for standard input).
+    #[arg(required_unless_present = "text")]
+    pub script: Option<PathBuf>,
+}
+
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+}
+
+impl Input {
+    /// The script text and where it came from.
+    pub fn read(&self) -> Result<(String, String), CliError> {
+        if let Some(text) = &self.text {
+            return Ok((text.clone(), "<expr>".into()));
+        }
+        let path = self.script.as_ref().expect("clap requires a script or -e");
+        let text =
+            ensemble::fs::read_text_limited(path, MAX_SCRIPT_BYTES).map_err(|e| match e {
+                ensemble::fs::FsError::NotUtf8 { .. } => {
+                    CliError::Language(format!("Error: {e}\n"))
+                }
+                _ => CliError::Data(format!("Error: {e}\n")),
+            })?;
+        Ok((text, path.display().to_string()))
+    }
+
+    /// A session on the catalog, the date pinned by `--as-of`.
+    pub async fn session(&self, options: &SessionOptions) -> Result<Session, CliError> {
+        let color = stderr_color();
+        let mut session = Session::open_with(&self.catalog, options)
+            .await
+            .map_err(|e| CliError::from_engine(&e, color))?;
+        if let Some(date) = self.as_of {
+            session.pin_as_of(date);
+        }
+        Ok(session)
+    }
+}

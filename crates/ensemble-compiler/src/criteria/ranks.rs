@@ -1,0 +1,182 @@
+//! Bucket scores: `ntile(value, N)` and the fields of a score (`rfm.r`, `rfm.score`). Each
+//! becomes a [`WindowSpec`] of the features table, keyed by what it ranks, so that a bucket
+//! read by many criteria is computed once.
+
+use super::*;
+use crate::scores::{bucket_count, ScoreDef, SCORE_TEXT_FIELD};
+
+impl CriterionLowerer<'_> {
+    /// `ntile(value, N)`: the member's bucket of `value` among the universe members.
+    pub(super) fn ntile_call(
+        &mut self,
+        args: &[Expr],
+        span: Span,
+        scope: Scope<'_>,
+    ) -> Result<Lowered, CheckError> {
+        if let Scope::Related(table) = scope {
+            return Err(CheckError::new(
+                CheckErrorKind::Function,
+                format!(
+                    "ntile ranks members; it cannot be used inside an aggregate over {}",
+                    table.name
+                ),
+                span,
+            ));
+        }
+        let [value, buckets] = args else {
+            return Err(CheckError::new(
+                CheckErrorKind::Function,
+                format!(
+                    "ntile takes a value and a number of buckets, got {}",
+                    args.len()
+                ),
+                span,
+            )
+            .with_help("for example ntile(sum(purchases.amount within 12 months), 3)"));
+        };
+        let buckets = bucket_count(buckets, "the number of buckets")?;
+        let lowered = self.lower(value, Scope::Member)?;
+        let label = format!("ntile({value}, {buckets})");
+        self.bucket(lowered, value, buckets, "ntile", label)
+    }
+
+    /// The bucket of an already lowered value: a column of the features table.
+    fn bucket(
+        &mut self,
+        value: Lowered,
+        source: &Expr,
+        buckets: i64,
+        what: &str,
+        label: String,
+    ) -> Result<Lowered, CheckError> {
+        if !(value.ty.is_numeric() || value.ty == ValueType::Date) {
+            return Err(CheckError::new(
+                CheckErrorKind::Type,
+                format!("{what} ranks numbers and dates, not {} values", value.ty),
+                source.span,
+            )
+            .with_help(
+                "rank an amount, a count or a date, for example last(purchases.purchased_at)",
+            ));
+        }
+        let key = format!("ntile({}, {buckets})", value.expr);
+        let name = crate::graph::key_part(&key).into_owned();
+        self.needs
+            .windows
+            .entry(name.clone())
+            .or_insert_with(|| WindowSpec {
+                name: name.clone(),
+                value: value.expr,
+                buckets,
+                label,
+            });
+        Ok(Lowered {
+            expr: ident(name),
+            ty: ValueType::Integer,
+        })
+    }
+
+    /// `score.field`: a dimension's bucket, or the buckets written as one text.
+    pub(super) fn score_field(
+        &mut self,
+        name: &str,
+        score: &ScoreDef,
+        field: &Ident,
+    ) -> Result<Lowered, CheckError> {
+        let buckets = self.score_buckets(name, score, field.span)?;
+        if field.name == SCORE_TEXT_FIELD {
+            let any_null = buckets
+                .iter()
+                .map(|b| b.expr.clone().is_null())
+                .reduce(DfExpr::or)
+                .unwrap_or_else(|| lit(true));
+            let text = f::concat(
+                buckets
+                    .into_iter()
+                    .map(|b| cast(b.expr, DataType::Utf8))
+                    .collect(),
+            );
+            let expr = when(any_null, lit(ScalarValue::Utf8(None)))
+                .otherwise(text)
+                .map_err(|e| CheckError::new(CheckErrorKind::Type, e.to_string(), field.span))?;
+            return Ok(Lowered {
+                expr,
+                ty: ValueType::String,
+            });
+        }
+        match score.dimensions.iter().position(|d| d.field == field.name) {
+            Some(index) => Ok(buckets[index].clone()),
+            None => Err(CheckError::new(
+                CheckErrorKind::UnknownColumn,
+                format!("score '{name}' has no field '{}'", field.name),
+                field.span,
+            )
+            .with_suggestion(suggest(&field.name, score.fields()))
+            .or_help(format!(
+                "its fields are {}",
+                score
+                    .fields()
+                    .map(|f| format!("{name}.{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The bucket of each dimension of a score, lowered once per lowerer.
+    fn score_buckets(
+        &mut self,
+        name: &str,
+        score: &ScoreDef,
+        span: Span,
+    ) -> Result<Vec<Lowered>, CheckError> {
+        if let Some((buckets, needs)) = self.score_memo.get(name) {
+            let buckets = buckets.clone();
+            self.needs.extend(needs);
+            return Ok(buckets);
+        }
+        if let Some(start) = self.stack.iter().position(|n| n == name) {
+            return Err(cycle_error(&self.stack[start..], name, span));
+        }
+        self.stack.push(name.to_string());
+        let outer_needs = std::mem::take(&mut self.needs);
+        let mut result = Vec::with_capacity(score.dimensions.len());
+        let mut failed = None;
+        for dimension in &score.dimensions {
+            let what = format!("{}.{} ({})", name, dimension.field, dimension.argument);
+            let label = format!("{name}.{}", dimension.field);
+            let bucket = self
+                .lower(&dimension.value, Scope::Member)
+                .and_then(|value| {
+                    self.bucket(value, &dimension.value, score.buckets, &what, label)
+                });
+            match bucket {
+                Ok(bucket) => result.push(bucket),
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
+            }
+        }
+        let score_needs = std::mem::replace(&mut self.needs, outer_needs);
+        self.stack.pop();
+        if let Some(mut error) = failed {
+            error.definition.get_or_insert_with(|| name.to_string());
+            return Err(error);
+        }
+        self.needs.extend(&score_needs);
+        self.score_memo
+            .insert(name.to_string(), (result.clone(), score_needs));
+        Ok(result)
+    }
+
+    /// Checks a score's dimensions (names, types, cycles) as a definition.
+    pub fn check_score(
+        &mut self,
+        name: &str,
+        score: &ScoreDef,
+        span: Span,
+    ) -> Result<(), CheckError> {
+        self.score_buckets(name, score, span).map(|_| ())
+    }
+}
