@@ -49,8 +49,9 @@ pub enum StepOp {
 /// One step of the DAG.
 #[derive(Debug, Clone)]
 pub struct StepNode {
-    /// Canonical text of what the step computes: equal keys, equal members (for one as-of
-    /// date and one state of the data). An operand whose key is longer than 96 bytes appears
+    /// Canonical text of what the step computes, written from the language's tree with
+    /// fields inlined and score fields written as buckets: equal keys, equal members (for
+    /// one as-of date and one state of the data). An operand whose key is longer than 96 bytes appears
     /// as a 128-bit digest of it, so that keys stay short however deep the definitions nest.
     pub key: String,
     /// What it computes.
@@ -261,7 +262,13 @@ impl GraphBuilder<'_> {
                 self.lowerer.needs = Needs::default();
                 let predicate = self.lowerer.criterion(criterion)?;
                 let needs = std::mem::take(&mut self.lowerer.needs);
-                let key = format!("[{predicate}]");
+                // The key is written from the language's tree (fields inlined); checking
+                // only, it just tells steps apart.
+                let key = if self.check_only {
+                    format!("[{predicate}]")
+                } else {
+                    format!("[{}]", self.lowerer.keys.key(criterion))
+                };
                 Ok(self.add(
                     key,
                     StepOp::Criterion(Leaf { predicate, needs }),

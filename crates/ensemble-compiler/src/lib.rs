@@ -13,6 +13,7 @@ pub mod criteria;
 pub mod definitions;
 pub mod error;
 pub mod graph;
+mod keys;
 mod partitions;
 pub mod plan;
 pub mod scores;

@@ -169,6 +169,8 @@ pub struct CriterionLowerer<'a> {
     pub(crate) cancel: Option<&'a AtomicBool>,
     /// Each score's dimensions lowered once per lowerer.
     score_memo: HashMap<String, (Vec<Lowered>, Needs)>,
+    /// Canonical keys of criteria and buckets, from the language's tree.
+    pub(crate) keys: crate::keys::Keys<'a>,
 }
 
 impl<'a> CriterionLowerer<'a> {
@@ -185,6 +187,7 @@ impl<'a> CriterionLowerer<'a> {
             current_segment: None,
             cancel: None,
             score_memo: HashMap::new(),
+            keys: crate::keys::Keys::new(definitions),
         }
     }
 

@@ -59,7 +59,12 @@ impl CriterionLowerer<'_> {
                 "rank an amount, a count or a date, for example last(purchases.purchased_at)",
             ));
         }
-        let key = format!("ntile({}, {buckets})", value.expr);
+        // Checking only, the key is never used to compute anything: skip expanding fields.
+        let key = if self.check_only {
+            format!("ntile({}, {buckets})", value.expr)
+        } else {
+            self.keys.bucket_key(source, buckets)
+        };
         let name = crate::graph::key_part(&key).into_owned();
         self.needs
             .windows
