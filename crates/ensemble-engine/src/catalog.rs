@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -18,6 +18,89 @@ use ensemble_compiler::{CatalogSchema, RelatedSchema, UniverseSchema};
 use crate::error::EngineError;
 
 pub use ensemble_catalog::{CatalogFile, TableSection, UniverseSection};
+
+/// The tables' schemas, to check the columns a catalog names.
+struct Columns<'a> {
+    schemas: &'a BTreeMap<String, SchemaRef>,
+    error: &'a dyn Fn(String) -> EngineError,
+}
+
+impl Columns<'_> {
+    /// The schema the compiler checks against, once every column the catalog names exists
+    /// (and every time or since column holds dates).
+    fn schema(&self, file: &CatalogFile) -> Result<CatalogSchema, EngineError> {
+        let universe = &file.universe;
+        self.column(&universe.table, &universe.key, "the universe key")?;
+        if let Some(since) = &universe.since {
+            self.temporal(&universe.table, since, "the universe's since")?;
+        }
+        let mut related = BTreeMap::new();
+        for (name, table) in &file.tables {
+            if *name == universe.table {
+                continue;
+            }
+            if let Some(key) = &table.key {
+                self.column(name, key, "the key")?;
+            }
+            if let Some(time) = &table.time {
+                self.temporal(name, time, "the time")?;
+            }
+            related.insert(
+                name.clone(),
+                RelatedSchema {
+                    name: name.clone(),
+                    key: table.key.clone(),
+                    time: table.time.clone(),
+                    schema: self.schemas[name].clone(),
+                },
+            );
+        }
+        Ok(CatalogSchema {
+            universe: UniverseSchema {
+                table: universe.table.clone(),
+                key: universe.key.clone(),
+                since: universe.since.clone(),
+                schema: self.schemas[&universe.table].clone(),
+            },
+            related,
+        })
+    }
+
+    fn column(&self, table: &str, column: &str, role: &str) -> Result<(), EngineError> {
+        let schema = &self.schemas[table];
+        if schema.field_with_name(column).is_ok() {
+            return Ok(());
+        }
+        let names = schema.fields().iter().map(|f| f.name().as_str());
+        let hint = ensemble_syntax::suggest(column, names)
+            .map(|s| format!(" — did you mean '{s}'?"))
+            .unwrap_or_default();
+        Err((self.error)(format!(
+            "{role} column '{column}' does not exist in table {table}{hint}"
+        )))
+    }
+
+    /// Dates are compared as calendar days: a time column must hold dates or timestamps.
+    /// Integers would be read as days since 1970 and text would fail at evaluation.
+    fn temporal(&self, table: &str, column: &str, role: &str) -> Result<(), EngineError> {
+        self.column(table, column, role)?;
+        let data_type = self.schemas[table]
+            .field_with_name(column)
+            .map(|f| f.data_type().clone())
+            .map_err(|e| (self.error)(e.to_string()))?;
+        if matches!(
+            data_type,
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+        ) {
+            return Ok(());
+        }
+        Err((self.error)(format!(
+            "{role} column '{column}' of table {table} is {data_type}, not a date or a timestamp: \
+             convert it when writing the Parquet file (ensemble import csv --type {column}=date or =timestamp, \
+             with --date-format for non-ISO text)"
+        )))
+    }
+}
 
 /// An opened catalog: tables registered in a DataFusion session, schemas known.
 #[derive(Debug, Clone)]
@@ -52,7 +135,6 @@ impl Catalog {
             path: path.to_path_buf(),
             message,
         };
-        let as_of = file.as_of;
         let mut locations = BTreeMap::new();
         let mut schemas = BTreeMap::new();
         let mut providers: BTreeMap<String, Arc<dyn TableProvider>> = BTreeMap::new();
@@ -70,81 +152,18 @@ impl Catalog {
             locations.insert(name.clone(), location);
             schemas.insert(name.clone(), schema);
         }
-        let check_column = |table: &str, column: &str, role: &str| -> Result<(), EngineError> {
-            let schema = &schemas[table];
-            if schema.field_with_name(column).is_ok() {
-                return Ok(());
-            }
-            let names = schema.fields().iter().map(|f| f.name().as_str());
-            let hint = ensemble_syntax::suggest(column, names)
-                .map(|s| format!(" — did you mean '{s}'?"))
-                .unwrap_or_default();
-            Err(error(format!(
-                "{role} column '{column}' does not exist in table {table}{hint}"
-            )))
-        };
-        // Dates are compared as calendar days: a time column must hold dates or timestamps.
-        // Integers would be read as days since 1970 and text would fail at evaluation.
-        let check_temporal = |table: &str, column: &str, role: &str| -> Result<(), EngineError> {
-            check_column(table, column, role)?;
-            let data_type = schemas[table]
-                .field_with_name(column)
-                .map(|f| f.data_type().clone())
-                .map_err(|e| error(e.to_string()))?;
-            if matches!(
-                data_type,
-                DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
-            ) {
-                return Ok(());
-            }
-            Err(error(format!(
-                "{role} column '{column}' of table {table} is {data_type}, not a date or a timestamp: \
-                 convert it when writing the Parquet file (ensemble import csv --type {column}=date or =timestamp, \
-                 with --date-format for non-ISO text)"
-            )))
-        };
-        let universe = &file.universe;
-        check_column(&universe.table, &universe.key, "the universe key")?;
-        if let Some(since) = &universe.since {
-            check_temporal(&universe.table, since, "the universe's since")?;
+        let schema = Columns {
+            schemas: &schemas,
+            error: &error,
         }
-        let mut related = BTreeMap::new();
-        for (name, table) in &file.tables {
-            if *name == universe.table {
-                continue;
-            }
-            if let Some(key) = &table.key {
-                check_column(name, key, "the key")?;
-            }
-            if let Some(time) = &table.time {
-                check_temporal(name, time, "the time")?;
-            }
-            related.insert(
-                name.clone(),
-                RelatedSchema {
-                    name: name.clone(),
-                    key: table.key.clone(),
-                    time: table.time.clone(),
-                    schema: schemas[name].clone(),
-                },
-            );
-        }
-        let schema = CatalogSchema {
-            universe: UniverseSchema {
-                table: universe.table.clone(),
-                key: universe.key.clone(),
-                since: universe.since.clone(),
-                schema: schemas[&universe.table].clone(),
-            },
-            related,
-        };
+        .schema(&file)?;
         Ok(Catalog {
             path: path.to_path_buf(),
+            as_of: file.as_of,
             file,
             locations,
             schema,
             providers,
-            as_of,
         })
     }
 

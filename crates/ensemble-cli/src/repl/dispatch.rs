@@ -57,26 +57,7 @@ impl Repl {
                     }
                 }
             },
-            Command::Show(target, limit) => {
-                let limit = limit.unwrap_or(self.settings.max_rows);
-                let batches = match self.session.preview(&target, limit).await {
-                    // A segment defined but not in the last evaluation: evaluate it.
-                    Err(EngineError::UnknownStep { .. })
-                        if self.session.definitions().names_a_set(&target) =>
-                    {
-                        let evaluation = self
-                            .session
-                            .evaluate(&target)
-                            .await
-                            .map_err(EntryError::Engine)?;
-                        let root = evaluation.steps[evaluation.root].table.clone();
-                        self.session.preview(&root, limit).await
-                    }
-                    other => other,
-                }
-                .map_err(EntryError::Engine)?;
-                self.print_batches(&batches)?;
-            }
+            Command::Show(target, limit) => self.show(target, limit).await?,
             Command::Explain(expression) => {
                 let explanation = self
                     .session
@@ -115,64 +96,8 @@ impl Repl {
                 self.settings.max_rows = n.max(1);
                 errln!("maxrows {}", self.settings.max_rows);
             }
-            Command::Export(what, path) => {
-                if let Some(query) = commands::export_query(&what) {
-                    let batches = self.session.sql(query).await.map_err(EntryError::Engine)?;
-                    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                    write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
-                    self.progress.stop();
-                    errln!("wrote {} rows to {path}", group_thousands(rows));
-                    return Ok(false);
-                }
-                let table = match self.session.last_evaluation().and_then(|e| {
-                    e.steps
-                        .iter()
-                        .find(|s| {
-                            s.table == what
-                                || s.names.contains(&what)
-                                || format!("#{}", s.id) == what
-                        })
-                        .map(|s| s.table.clone())
-                }) {
-                    Some(table) => table,
-                    None => {
-                        // Not a step of the last evaluation: an expression to evaluate.
-                        let evaluation = self
-                            .session
-                            .evaluate(&what)
-                            .await
-                            .map_err(EntryError::Engine)?;
-                        evaluation.steps[evaluation.root].table.clone()
-                    }
-                };
-                let batches = self
-                    .session
-                    .members_with_columns(&table)
-                    .await
-                    .map_err(EntryError::Engine)?;
-                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
-                self.progress.stop();
-                errln!("wrote {} members to {path}", group_thousands(rows));
-            }
-            Command::Load(file) => {
-                let text = ensemble::fs::read_text_limited(
-                    Path::new(&file),
-                    ensemble::fs::DEFAULT_READ_LIMIT,
-                )
-                .map_err(|e| EntryError::Message(e.to_string()))?;
-                let run = self
-                    .session
-                    .run_script(&text, &file)
-                    .await
-                    .map_err(EntryError::Engine)?;
-                self.progress.stop();
-                errln!("{file}: {} statement(s)", run.outcomes.len());
-                if let Some(evaluation) = run.last_evaluation() {
-                    self.print_evaluation(evaluation).await?;
-                }
-                self.refresh_vocabulary();
-            }
+            Command::Export(what, path) => self.export(what, path).await?,
+            Command::Load(file) => self.load(file).await?,
             Command::Reload => {
                 self.session
                     .reload_catalog()
@@ -212,6 +137,86 @@ impl Repl {
             )),
             None => EntryError::Engine(error),
         }
+    }
+
+    async fn show(&mut self, target: String, limit: Option<usize>) -> Result<(), EntryError> {
+        let limit = limit.unwrap_or(self.settings.max_rows);
+        let batches = match self.session.preview(&target, limit).await {
+            // A segment defined but not in the last evaluation: evaluate it.
+            Err(EngineError::UnknownStep { .. })
+                if self.session.definitions().names_a_set(&target) =>
+            {
+                let evaluation = self
+                    .session
+                    .evaluate(&target)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                let root = evaluation.steps[evaluation.root].table.clone();
+                self.session.preview(&root, limit).await
+            }
+            other => other,
+        }
+        .map_err(EntryError::Engine)?;
+        self.print_batches(&batches)?;
+        Ok(())
+    }
+
+    async fn export(&mut self, what: String, path: String) -> Result<(), EntryError> {
+        if let Some(query) = commands::export_query(&what) {
+            let batches = self.session.sql(query).await.map_err(EntryError::Engine)?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
+            self.progress.stop();
+            errln!("wrote {} rows to {path}", group_thousands(rows));
+            return Ok(());
+        }
+        let table = match self.session.last_evaluation().and_then(|e| {
+            e.steps
+                .iter()
+                .find(|s| {
+                    s.table == what || s.names.contains(&what) || format!("#{}", s.id) == what
+                })
+                .map(|s| s.table.clone())
+        }) {
+            Some(table) => table,
+            None => {
+                // Not a step of the last evaluation: an expression to evaluate.
+                let evaluation = self
+                    .session
+                    .evaluate(&what)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                evaluation.steps[evaluation.root].table.clone()
+            }
+        };
+        let batches = self
+            .session
+            .members_with_columns(&table)
+            .await
+            .map_err(EntryError::Engine)?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        write_batches(&batches, Path::new(&path)).map_err(EntryError::Message)?;
+        self.progress.stop();
+        errln!("wrote {} members to {path}", group_thousands(rows));
+        Ok(())
+    }
+
+    async fn load(&mut self, file: String) -> Result<(), EntryError> {
+        let text =
+            ensemble::fs::read_text_limited(Path::new(&file), ensemble::fs::DEFAULT_READ_LIMIT)
+                .map_err(|e| EntryError::Message(e.to_string()))?;
+        let run = self
+            .session
+            .run_script(&text, &file)
+            .await
+            .map_err(EntryError::Engine)?;
+        self.progress.stop();
+        errln!("{file}: {} statement(s)", run.outcomes.len());
+        if let Some(evaluation) = run.last_evaluation() {
+            self.print_evaluation(evaluation).await?;
+        }
+        self.refresh_vocabulary();
+        Ok(())
     }
 
     /// `\\segments`: every definition with its last size; a partition's tiers below it.

@@ -21,49 +21,7 @@ impl<'a> CriterionLowerer<'a> {
         }
         let table = self.related_table(&aggregate.table)?;
         let func = aggregate.func;
-        let (column_name, ty) = match &aggregate.column {
-            None if matches!(func, AggFunc::Count) => (None, ValueType::Integer),
-            None => {
-                return Err(CheckError::new(
-                    CheckErrorKind::Type,
-                    format!(
-                        "{} needs a column, for example {}({}.amount)",
-                        func.name(),
-                        func.name(),
-                        table.name
-                    ),
-                    span,
-                ))
-            }
-            Some(column) => {
-                let value = related_column(table, &column.name, column.span)?;
-                let ty = match func {
-                    AggFunc::Count | AggFunc::CountDistinct => ValueType::Integer,
-                    AggFunc::Sum | AggFunc::Avg => {
-                        if !value.ty.is_numeric() {
-                            return Err(CheckError::new(
-                                CheckErrorKind::Type,
-                                format!(
-                                    "cannot {} {} column {}.{}",
-                                    func.name(),
-                                    value.ty,
-                                    table.name,
-                                    column.name
-                                ),
-                                column.span,
-                            ));
-                        }
-                        if func == AggFunc::Avg && value.ty == ValueType::Integer {
-                            ValueType::Float
-                        } else {
-                            value.ty
-                        }
-                    }
-                    _ => value.ty,
-                };
-                (Some(column.name.clone()), ty)
-            }
-        };
+        let (column_name, ty) = aggregate_type(aggregate, table, span)?;
         let mut conditions = Vec::new();
         if let Some(filter) = &aggregate.filter {
             let lowered = self.lower(filter, Scope::Related(table))?;
@@ -136,4 +94,57 @@ impl<'a> CriterionLowerer<'a> {
 /// The canonical text of an aggregate: the column name of its value in the features table.
 pub fn canonical_aggregate(aggregate: &Aggregate) -> String {
     aggregate.to_string()
+}
+
+/// The aggregated column and the aggregate's type: `count` alone counts rows, `sum` and
+/// `avg` need numbers, `avg` of whole numbers is a float.
+fn aggregate_type(
+    aggregate: &Aggregate,
+    table: &RelatedSchema,
+    span: Span,
+) -> Result<(Option<String>, ValueType), CheckError> {
+    let func = aggregate.func;
+    Ok(match &aggregate.column {
+        None if matches!(func, AggFunc::Count) => (None, ValueType::Integer),
+        None => {
+            return Err(CheckError::new(
+                CheckErrorKind::Type,
+                format!(
+                    "{} needs a column, for example {}({}.amount)",
+                    func.name(),
+                    func.name(),
+                    table.name
+                ),
+                span,
+            ))
+        }
+        Some(column) => {
+            let value = related_column(table, &column.name, column.span)?;
+            let ty = match func {
+                AggFunc::Count | AggFunc::CountDistinct => ValueType::Integer,
+                AggFunc::Sum | AggFunc::Avg => {
+                    if !value.ty.is_numeric() {
+                        return Err(CheckError::new(
+                            CheckErrorKind::Type,
+                            format!(
+                                "cannot {} {} column {}.{}",
+                                func.name(),
+                                value.ty,
+                                table.name,
+                                column.name
+                            ),
+                            column.span,
+                        ));
+                    }
+                    if func == AggFunc::Avg && value.ty == ValueType::Integer {
+                        ValueType::Float
+                    } else {
+                        value.ty
+                    }
+                }
+                _ => value.ty,
+            };
+            (Some(column.name.clone()), ty)
+        }
+    })
 }

@@ -1,167 +1,156 @@
-//! Evaluating a step graph: the features pass, each step materialised, the step cache.
+//! Evaluating a step graph: the features pass, each step materialised or reused from the
+//! step store.
 
+use super::store::{CacheScope, CachedStep};
 use super::*;
 
 impl Session {
+    /// Evaluates a checked graph: the features pass for the leaves not cached, every step
+    /// materialised or reused, the result published to the step store.
     pub(super) async fn evaluate_graph(
         &mut self,
         graph: StepGraph,
         notes: Vec<Diagnostic>,
         started: Instant,
     ) -> Result<Evaluation, EngineError> {
-        let as_of = self.as_of();
+        let scope = CacheScope {
+            as_of: self.as_of(),
+            fingerprint: self.checked_fingerprint().await?,
+        };
+        let (features, features_source) = self.features_pass(&graph, scope).await?;
+        let mut tables: Vec<Arc<MemTable>> = Vec::with_capacity(graph.steps.len());
+        let mut steps = Vec::with_capacity(graph.steps.len());
+        let mut fresh = HashMap::new();
+        for (index, node) in graph.steps.iter().enumerate() {
+            if self.interrupt.is_interrupted() {
+                return Err(EngineError::Cancelled);
+            }
+            let step_started = Instant::now();
+            let cache_key = scope.key(&node.key);
+            let (cached, reused) = match self.store.get(&cache_key) {
+                Some(cached) => (cached.clone(), true),
+                None => {
+                    let plan = self.step_plan(node, scope.as_of, &features_source, &tables)?;
+                    (self.materialise_step(plan, index, node).await?, false)
+                }
+            };
+            let elapsed = if reused {
+                Duration::ZERO
+            } else {
+                step_started.elapsed()
+            };
+            steps.push(step_of(index, node, &cached, elapsed, reused));
+            tables.push(cached.table.clone());
+            fresh.insert(cache_key, cached);
+        }
+        let root = graph.root();
+        let members = self.sorted_members(tables[root].clone()).await?;
+        let evaluation = Evaluation {
+            as_of: scope.as_of,
+            partitions: partition_counts(&graph, &steps),
+            steps,
+            root,
+            members,
+            key: self.catalog.schema.universe.key.clone(),
+            features,
+            notes,
+            elapsed: started.elapsed(),
+        };
+        self.store.publish(&self.ctx, &evaluation, &tables, fresh)?;
+        Ok(evaluation)
+    }
+
+    /// The data files' fingerprint, once their universe keys are checked.
+    async fn checked_fingerprint(&mut self) -> Result<u64, EngineError> {
         let fingerprint = self.catalog.fingerprint();
         if self.keys_checked != Some(fingerprint) {
             crate::integrity::check_universe_keys(&self.ctx, &self.catalog).await?;
             self.keys_checked = Some(fingerprint);
         }
-        let cache_key = |key: &str| format!("{as_of}|{fingerprint:016x}|{key}");
+        Ok(fingerprint)
+    }
 
-        // The per-member values of every criterion leaf that must be (re)computed, in one
-        // grouped pass per related table.
+    /// The per-member values of every criterion leaf that must be (re)computed, in one
+    /// grouped pass per related table; nothing when every leaf is cached.
+    async fn features_pass(
+        &self,
+        graph: &StepGraph,
+        scope: CacheScope,
+    ) -> Result<(Option<FeaturesPass>, Option<Arc<dyn TableSource>>), EngineError> {
         let mut needs = ensemble_compiler::Needs::default();
+        let mut uncached = false;
         for node in &graph.steps {
             if let StepOp::Criterion(leaf) = &node.op {
-                if !self.cache.contains_key(&cache_key(&node.key)) {
+                if self.store.get(&scope.key(&node.key)).is_none() {
                     needs.extend(&leaf.needs);
+                    uncached = true;
                 }
             }
         }
-        let has_uncached_leaf = graph.steps.iter().any(|n| {
-            matches!(n.op, StepOp::Criterion(_)) && !self.cache.contains_key(&cache_key(&n.key))
-        });
-        let mut features = None;
-        let mut features_source = None;
-        if has_uncached_leaf {
-            let pass_started = Instant::now();
-            let (plan, tables) = self.features_plan(&needs, as_of)?;
-            let plan_text = plan.display_indent().to_string();
-            let (table, rows) = self.materialise(plan, "the per-member aggregates").await?;
-            features_source = Some(provider_as_source(table));
-            features = Some(FeaturesPass {
-                rows,
-                elapsed: pass_started.elapsed(),
-                tables,
-                plan: plan_text,
-            });
+        if !uncached {
+            return Ok((None, None));
         }
-
-        let key = self.catalog.schema.universe.key.clone();
-        let mut tables: Vec<Arc<MemTable>> = Vec::with_capacity(graph.steps.len());
-        let mut steps = Vec::with_capacity(graph.steps.len());
-        let mut new_cache = HashMap::new();
-        for (index, node) in graph.steps.iter().enumerate() {
-            if self.interrupt.is_interrupted() {
-                return Err(EngineError::Cancelled);
-            }
-            let id = index + 1;
-            let step_started = Instant::now();
-            let cached = self.cache.get(&cache_key(&node.key)).cloned();
-            let (cached_step, reused) = match cached {
-                Some(cached) => (cached, true),
-                None => {
-                    let plan = match &node.op {
-                        StepOp::All => self.all_plan(as_of)?,
-                        StepOp::Criterion(leaf) => planner::criterion_plan(
-                            features_source
-                                .clone()
-                                .expect("the features pass ran for uncached leaves"),
-                            &key,
-                            leaf.predicate.clone(),
-                        )?,
-                        StepOp::Set { op, left, right } => planner::set_plan(
-                            *op,
-                            (
-                                &format!("step_{}", left + 1),
-                                provider_as_source(tables[*left].clone()),
-                            ),
-                            (
-                                &format!("step_{}", right + 1),
-                                provider_as_source(tables[*right].clone()),
-                            ),
-                            &key,
-                        )?,
-                    };
-                    let plan_text = plan.display_indent().to_string();
-                    let (table, count) = self.materialise(plan, &format!("step #{id}")).await?;
-                    (
-                        CachedStep {
-                            table,
-                            count,
-                            plan: plan_text,
-                            named: !node.names.is_empty(),
-                        },
-                        false,
-                    )
-                }
-            };
-            tables.push(cached_step.table.clone());
-            steps.push(Step {
-                id,
-                table: format!("step_{id}"),
-                names: node.names.clone(),
-                kind: match &node.op {
-                    StepOp::All => StepKind::All,
-                    StepOp::Criterion(_) => StepKind::Criterion,
-                    StepOp::Set { op, left, right } => StepKind::Set {
-                        op: *op,
-                        left: left + 1,
-                        right: right + 1,
-                    },
-                },
-                text: node.text.clone(),
-                count: cached_step.count,
-                elapsed: if reused {
-                    Duration::ZERO
-                } else {
-                    step_started.elapsed()
-                },
-                reused,
-                plan: cached_step.plan.clone(),
-            });
-            new_cache.insert(cache_key(&node.key), cached_step);
-        }
-
-        let root = graph.root();
-        let members = self.sorted_members(tables[root].clone()).await?;
-        self.register_steps(&steps, &tables)?;
-        self.update_cache(new_cache);
-        let partitions: Vec<PartitionCounts> = graph
-            .partitions
-            .iter()
-            .map(|p| PartitionCounts {
-                name: p.name.clone(),
-                tiers: p
-                    .tiers
-                    .iter()
-                    .map(|(tier, index)| (tier.clone(), index + 1, steps[*index].count))
-                    .collect(),
-                outside: p.outside.map(|index| steps[index].count),
-                evaluated: p.evaluated,
-            })
-            .collect();
-        let evaluation = Evaluation {
-            as_of,
-            steps,
-            root,
-            members,
-            key,
-            features,
-            notes,
-            partitions,
+        let started = Instant::now();
+        let (plan, tables) = self.features_plan(&needs, scope.as_of)?;
+        let plan_text = plan.display_indent().to_string();
+        let (table, rows) = self.materialise(plan, "the per-member aggregates").await?;
+        let pass = FeaturesPass {
+            rows,
             elapsed: started.elapsed(),
+            tables,
+            plan: plan_text,
         };
-        for step in &evaluation.steps {
-            for name in &step.names {
-                self.sizes.insert(name.clone(), step.count);
+        Ok((Some(pass), Some(provider_as_source(table))))
+    }
+
+    /// The plan of one step not in the cache: its inputs are the features table (a leaf) or
+    /// earlier steps' tables (a set operation).
+    fn step_plan(
+        &self,
+        node: &ensemble_compiler::StepNode,
+        as_of: NaiveDate,
+        features: &Option<Arc<dyn TableSource>>,
+        tables: &[Arc<MemTable>],
+    ) -> Result<LogicalPlan, EngineError> {
+        let key = &self.catalog.schema.universe.key;
+        let input = |index: usize| {
+            (
+                format!("step_{}", index + 1),
+                provider_as_source(tables[index].clone()),
+            )
+        };
+        Ok(match &node.op {
+            StepOp::All => self.all_plan(as_of)?,
+            StepOp::Criterion(leaf) => planner::criterion_plan(
+                features
+                    .clone()
+                    .expect("the features pass ran for uncached leaves"),
+                key,
+                leaf.predicate.clone(),
+            )?,
+            StepOp::Set { op, left, right } => {
+                let (left, right) = (input(*left), input(*right));
+                planner::set_plan(*op, (&left.0, left.1), (&right.0, right.1), key)?
             }
-        }
-        for partition in &evaluation.partitions {
-            let inside = partition.tiers.iter().map(|t| t.2).sum();
-            self.sizes.insert(partition.name.clone(), inside);
-        }
-        self.last = Some(evaluation.clone());
-        Ok(evaluation)
+        })
+    }
+
+    async fn materialise_step(
+        &self,
+        plan: LogicalPlan,
+        index: usize,
+        node: &ensemble_compiler::StepNode,
+    ) -> Result<CachedStep, EngineError> {
+        let plan_text = plan.display_indent().to_string();
+        let (table, count) = self
+            .materialise(plan, &format!("step #{}", index + 1))
+            .await?;
+        Ok(CachedStep {
+            table,
+            count,
+            plan: plan_text,
+            named: !node.names.is_empty(),
+        })
     }
 
     pub(super) fn features_plan(
@@ -308,58 +297,52 @@ impl Session {
             .map_err(|e| EngineError::execution("the result", e))?;
         Ok(self.collect(plan, "the result").await?.0)
     }
+}
 
-    /// Registers `step_N` and segment names for SQL, replacing the previous evaluation's.
-    pub(super) fn register_steps(
-        &mut self,
-        steps: &[Step],
-        tables: &[Arc<MemTable>],
-    ) -> Result<(), EngineError> {
-        // Names are bare: a tier `statut.vip` is one table, queried as "statut.vip".
-        use datafusion::common::TableReference;
-        for name in self.registered.drain(..) {
-            let _ = self
-                .ctx
-                .deregister_table(TableReference::bare(name.as_str()));
-        }
-        for (step, table) in steps.iter().zip(tables) {
-            for name in std::iter::once(&step.table).chain(&step.names) {
-                let _ = self
-                    .ctx
-                    .deregister_table(TableReference::bare(name.as_str()));
-                self.ctx
-                    .register_table(
-                        TableReference::bare(name.as_str()),
-                        table.clone() as Arc<dyn TableProvider>,
-                    )
-                    .map_err(|e| EngineError::execution(format!("registering {name}"), e))?;
-                self.registered.push(name.clone());
-            }
-        }
-        Ok(())
+/// The step of an evaluation, as inspected.
+fn step_of(
+    index: usize,
+    node: &ensemble_compiler::StepNode,
+    cached: &CachedStep,
+    elapsed: Duration,
+    reused: bool,
+) -> Step {
+    let id = index + 1;
+    Step {
+        id,
+        table: format!("step_{id}"),
+        names: node.names.clone(),
+        kind: match &node.op {
+            StepOp::All => StepKind::All,
+            StepOp::Criterion(_) => StepKind::Criterion,
+            StepOp::Set { op, left, right } => StepKind::Set {
+                op: *op,
+                left: left + 1,
+                right: right + 1,
+            },
+        },
+        text: node.text.clone(),
+        count: cached.count,
+        elapsed,
+        reused,
+        plan: cached.plan.clone(),
     }
+}
 
-    /// Keeps the steps of this evaluation and the named steps of earlier ones (bounded).
-    pub(super) fn update_cache(&mut self, fresh: HashMap<String, CachedStep>) {
-        let mut kept: Vec<String> = self
-            .cache_order
-            .iter()
-            .filter(|k| !fresh.contains_key(*k) && self.cache.get(*k).is_some_and(|c| c.named))
-            .cloned()
-            .collect();
-        if kept.len() > MAX_CACHED_NAMED_STEPS {
-            kept.drain(..kept.len() - MAX_CACHED_NAMED_STEPS);
-        }
-        let mut cache: HashMap<String, CachedStep> = kept
-            .iter()
-            .filter_map(|k| self.cache.remove(k).map(|c| (k.clone(), c)))
-            .collect();
-        let mut order = kept;
-        for (key, step) in fresh {
-            order.push(key.clone());
-            cache.insert(key, step);
-        }
-        self.cache = cache;
-        self.cache_order = order;
-    }
+/// Each partition's tiers with their counts.
+fn partition_counts(graph: &StepGraph, steps: &[Step]) -> Vec<PartitionCounts> {
+    graph
+        .partitions
+        .iter()
+        .map(|p| PartitionCounts {
+            name: p.name.clone(),
+            tiers: p
+                .tiers
+                .iter()
+                .map(|(tier, index)| (tier.clone(), index + 1, steps[*index].count))
+                .collect(),
+            outside: p.outside.map(|index| steps[index].count),
+            evaluated: p.evaluated,
+        })
+        .collect()
 }

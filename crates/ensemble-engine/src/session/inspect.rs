@@ -199,11 +199,7 @@ impl Session {
 
     pub(super) fn step_table(&self, name: &str) -> Result<String, EngineError> {
         let name = name.trim_start_matches('#');
-        let steps = self
-            .last
-            .as_ref()
-            .map(|e| e.steps.as_slice())
-            .unwrap_or(&[]);
+        let steps = self.store.last().map(|e| e.steps.as_slice()).unwrap_or(&[]);
         let found = steps.iter().find(|s| {
             s.table == name || s.names.iter().any(|n| n == name) || s.id.to_string() == name
         });

@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
 use datafusion::common::Column;
-use datafusion::datasource::{provider_as_source, TableProvider};
+use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{
     ident, Expr as DfExpr, JoinType, LogicalPlan, LogicalPlanBuilder, TableSource,
 };
@@ -30,6 +30,7 @@ mod execute;
 mod inspect;
 mod results;
 mod script;
+mod store;
 mod why;
 
 pub use results::{
@@ -86,18 +87,6 @@ pub struct Listed {
     pub tiers: Vec<(String, Option<usize>)>,
 }
 
-/// A materialised step kept for reuse.
-#[derive(Debug, Clone)]
-struct CachedStep {
-    table: Arc<MemTable>,
-    count: usize,
-    plan: String,
-    named: bool,
-}
-
-/// Most cached steps kept beyond those of the last evaluation.
-const MAX_CACHED_NAMED_STEPS: usize = 256;
-
 /// Stops a session's running check, plan or evaluation from another thread or task (the
 /// REPL's Ctrl-C): the statement fails with [`EngineError::Cancelled`] and changes nothing.
 #[derive(Debug, Clone, Default)]
@@ -129,11 +118,7 @@ pub struct Session {
     order: Vec<String>,
     as_of: Option<NaiveDate>,
     pinned_as_of: bool,
-    cache: HashMap<String, CachedStep>,
-    cache_order: Vec<String>,
-    registered: Vec<String>,
-    last: Option<Evaluation>,
-    sizes: HashMap<String, usize>,
+    store: store::StepStore,
     /// The data fingerprint whose universe keys were checked (see `integrity`).
     keys_checked: Option<u64>,
 }
@@ -161,11 +146,7 @@ impl Session {
             order: Vec::new(),
             as_of: None,
             pinned_as_of: false,
-            cache: HashMap::new(),
-            cache_order: Vec::new(),
-            registered: Vec::new(),
-            last: None,
-            sizes: HashMap::new(),
+            store: store::StepStore::default(),
             keys_checked: None,
         })
     }
@@ -226,7 +207,7 @@ impl Session {
     /// Sets the evaluation date (`as of` statements may change it again).
     pub fn set_as_of(&mut self, date: NaiveDate) {
         if date != self.as_of() {
-            self.sizes.clear();
+            self.store.forget_sizes();
         }
         self.as_of = Some(date);
     }
@@ -261,7 +242,7 @@ impl Session {
                         p.tier_names()
                             .map(|tier| {
                                 let full = format!("{name}.{tier}");
-                                let size = self.sizes.get(&full).copied();
+                                let size = self.store.size(&full);
                                 (full, size)
                             })
                             .collect()
@@ -271,7 +252,7 @@ impl Session {
                     name: name.clone(),
                     kind,
                     statement: source.statement.clone(),
-                    size: self.sizes.get(name).copied(),
+                    size: self.store.size(name),
                     tiers,
                 })
             })
@@ -298,13 +279,12 @@ impl Session {
 
     /// Forgets every cached step: the next evaluation recomputes everything.
     pub fn clear_cache(&mut self) {
-        self.cache.clear();
-        self.cache_order.clear();
+        self.store.clear_cache();
     }
 
     /// The last evaluation, if any.
     pub fn last_evaluation(&self) -> Option<&Evaluation> {
-        self.last.as_ref()
+        self.store.last()
     }
 }
 

@@ -157,7 +157,7 @@ impl Session {
                     };
                     if date != self.as_of() {
                         // Sizes were counted at another date.
-                        self.sizes.clear();
+                        self.store.forget_sizes();
                     }
                     self.as_of = Some(date);
                 }
@@ -247,7 +247,7 @@ impl Session {
     ) {
         if self.sources.contains_key(name) {
             // A redefinition changes its size and the sizes of what uses it.
-            self.sizes.clear();
+            self.store.forget_sizes();
         }
         self.sources.insert(
             name.to_string(),
