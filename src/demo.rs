@@ -74,6 +74,8 @@ const CITIES: [&str; 8] = [
 const CATEGORIES: [&str; 5] = ["food", "beauty", "home", "fashion", "sport"];
 const CHANNELS: [&str; 3] = ["store", "web", "app"];
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
 fn days(date: NaiveDate) -> i32 {
     ensemble_compiler::criteria::days_from_epoch(date)
 }
@@ -84,155 +86,13 @@ pub fn write_demo_datamart(dir: &Path, config: DemoConfig) -> std::io::Result<Pa
     std::fs::create_dir_all(dir)?;
     let mut random = Random(config.seed);
     let as_of = days(config.as_of);
-    let history = 3 * 365;
 
-    let n = config.customers;
-    let mut signup = Vec::with_capacity(n);
-    let (mut ids, mut births, mut genders, mut cities, mut optins, mut points, mut emails) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for i in 0..n {
-        let id = i as i64 + 1;
-        // 2% sign up after the as-of date; 5% in the last 30 days.
-        let day = if random.chance(2) {
-            as_of + 1 + random.below(20) as i32
-        } else if random.chance(5) {
-            as_of - random.below(30) as i32
-        } else {
-            as_of - history + random.below(history as u64 - 30) as i32
-        };
-        ids.push(id);
-        signup.push(day);
-        births.push((!random.chance(10)).then(|| as_of - 365 * 18 - random.below(365 * 60) as i32));
-        genders.push(Some(["F", "M", "X"][random.below(3) as usize]));
-        cities
-            .push((!random.chance(8)).then(|| CITIES[random.below(CITIES.len() as u64) as usize]));
-        optins.push(Some(random.chance(60)));
-        points.push(random.below(5_000) as i64);
-        emails.push(format!("customer{id}@example.invalid"));
-    }
-    let customers = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new("customer_id", DataType::Int64, false),
-            Field::new("signup_date", DataType::Date32, false),
-            Field::new("birth_date", DataType::Date32, true),
-            Field::new("gender", DataType::Utf8, true),
-            Field::new("city", DataType::Utf8, true),
-            Field::new("optin_email", DataType::Boolean, true),
-            Field::new("points", DataType::Int64, false),
-            Field::new("email", DataType::Utf8, false),
-        ])),
-        vec![
-            Arc::new(Int64Array::from(ids.clone())) as ArrayRef,
-            Arc::new(Date32Array::from(signup.clone())),
-            Arc::new(Date32Array::from(births)),
-            Arc::new(StringArray::from(genders)),
-            Arc::new(StringArray::from(cities)),
-            Arc::new(BooleanArray::from(optins)),
-            Arc::new(Int64Array::from(points)),
-            Arc::new(StringArray::from(emails)),
-        ],
-    )
-    .map_err(std::io::Error::other)?;
-
-    let micros_per_day = 86_400_000_000i64;
-    let (mut p_ids, mut p_customers, mut p_times, mut p_amounts, mut p_categories, mut p_channels) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut v_customers, mut v_times, mut v_channels) = (vec![], vec![], vec![]);
-    for (index, &start) in signup.iter().enumerate() {
-        let customer = index as i64 + 1;
-        // 15% never buy (prospects); 3% are big spenders; the rest buy now and then.
-        let purchases = if random.chance(15) {
-            0
-        } else if random.chance(3) {
-            20 + random.below(30)
-        } else {
-            1 + random.below(8)
-        };
-        // A third of buyers stopped buying a while ago (dormant).
-        let stopped = if random.chance(33) {
-            200 + random.below(400) as i32
-        } else {
-            0
-        };
-        let end = as_of + 3 - stopped; // a few rows fall after the as-of date
-        for _ in 0..purchases {
-            if end <= start {
-                break;
-            }
-            let span = (end - start) as u64;
-            // Skew towards recent dates: the later of two draws.
-            let offset = random.below(span).max(random.below(span)) as i64;
-            let time = (i64::from(start) + offset) * micros_per_day
-                + random.below(86_400) as i64 * 1_000_000;
-            let cents = if random.chance(4) {
-                30_000 + random.below(90_000)
-            } else {
-                500 + random.below(12_000)
-            };
-            p_ids.push(p_ids.len() as i64 + 1);
-            p_customers.push(customer);
-            p_times.push(time);
-            p_amounts.push(cents as i128);
-            p_categories.push((!random.chance(5)).then(|| CATEGORIES[random.below(5) as usize]));
-            p_channels.push(Some(CHANNELS[random.below(3) as usize]));
-        }
-        for _ in 0..random.below(6) {
-            if end <= start {
-                break;
-            }
-            let offset = random.below((end - start) as u64) as i64;
-            v_customers.push(customer);
-            v_times.push(
-                (i64::from(start) + offset) * micros_per_day
-                    + random.below(86_400) as i64 * 1_000_000,
-            );
-            v_channels.push(Some(["store", "web"][random.below(2) as usize]));
-        }
-    }
-    let purchases = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new("purchase_id", DataType::Int64, false),
-            Field::new("customer_id", DataType::Int64, false),
-            Field::new(
-                "purchased_at",
-                DataType::Timestamp(TimeUnit::Microsecond, None),
-                false,
-            ),
-            Field::new("amount", DataType::Decimal128(10, 2), false),
-            Field::new("category", DataType::Utf8, true),
-            Field::new("channel", DataType::Utf8, true),
-        ])),
-        vec![
-            Arc::new(Int64Array::from(p_ids)) as ArrayRef,
-            Arc::new(Int64Array::from(p_customers)),
-            Arc::new(TimestampMicrosecondArray::from(p_times)),
-            Arc::new(
-                Decimal128Array::from(p_amounts)
-                    .with_precision_and_scale(10, 2)
-                    .map_err(std::io::Error::other)?,
-            ),
-            Arc::new(StringArray::from(p_categories)),
-            Arc::new(StringArray::from(p_channels)),
-        ],
-    )
-    .map_err(std::io::Error::other)?;
-    let visits = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new("customer_id", DataType::Int64, false),
-            Field::new(
-                "visited_at",
-                DataType::Timestamp(TimeUnit::Microsecond, None),
-                false,
-            ),
-            Field::new("channel", DataType::Utf8, true),
-        ])),
-        vec![
-            Arc::new(Int64Array::from(v_customers)) as ArrayRef,
-            Arc::new(TimestampMicrosecondArray::from(v_times)),
-            Arc::new(StringArray::from(v_channels)),
-        ],
-    )
-    .map_err(std::io::Error::other)?;
+    let customers = DemoCustomers::draw(&mut random, config.customers, as_of);
+    let signup = customers.signup.clone();
+    let customers = customers.into_batch()?;
+    let (purchases, visits) = draw_activity(&mut random, &signup, as_of);
+    let purchases = purchases.into_batch()?;
+    let visits = visits.into_batch()?;
 
     write_parquet(&dir.join("customers.parquet"), &customers)?;
     write_parquet(&dir.join("purchases.parquet"), &purchases)?;
@@ -245,6 +105,245 @@ pub fn write_demo_datamart(dir: &Path, config: DemoConfig) -> std::io::Result<Pa
         )
         .map_err(std::io::Error::other)?;
     Ok(catalog)
+}
+
+/// The columns of the demo `customers` table, one entry per customer.
+#[derive(Default)]
+struct DemoCustomers {
+    ids: Vec<i64>,
+    signup: Vec<i32>,
+    births: Vec<Option<i32>>,
+    genders: Vec<Option<&'static str>>,
+    cities: Vec<Option<&'static str>>,
+    optins: Vec<Option<bool>>,
+    points: Vec<i64>,
+    emails: Vec<String>,
+}
+
+impl DemoCustomers {
+    /// Draws `n` customers (ids `1..=n`), one after the other.
+    fn draw(random: &mut Random, n: usize, as_of: i32) -> DemoCustomers {
+        let mut customers = DemoCustomers {
+            signup: Vec::with_capacity(n),
+            ..DemoCustomers::default()
+        };
+        for i in 0..n {
+            let id = i as i64 + 1;
+            let day = draw_signup_day(random, as_of);
+            customers.ids.push(id);
+            customers.signup.push(day);
+            customers.births.push(
+                (!random.chance(10)).then(|| as_of - 365 * 18 - random.below(365 * 60) as i32),
+            );
+            customers
+                .genders
+                .push(Some(["F", "M", "X"][random.below(3) as usize]));
+            customers.cities.push(
+                (!random.chance(8)).then(|| CITIES[random.below(CITIES.len() as u64) as usize]),
+            );
+            customers.optins.push(Some(random.chance(60)));
+            customers.points.push(random.below(5_000) as i64);
+            customers
+                .emails
+                .push(format!("customer{id}@example.invalid"));
+        }
+        customers
+    }
+
+    /// The `customers` record batch.
+    fn into_batch(self) -> std::io::Result<RecordBatch> {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("customer_id", DataType::Int64, false),
+                Field::new("signup_date", DataType::Date32, false),
+                Field::new("birth_date", DataType::Date32, true),
+                Field::new("gender", DataType::Utf8, true),
+                Field::new("city", DataType::Utf8, true),
+                Field::new("optin_email", DataType::Boolean, true),
+                Field::new("points", DataType::Int64, false),
+                Field::new("email", DataType::Utf8, false),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(self.ids)) as ArrayRef,
+                Arc::new(Date32Array::from(self.signup)),
+                Arc::new(Date32Array::from(self.births)),
+                Arc::new(StringArray::from(self.genders)),
+                Arc::new(StringArray::from(self.cities)),
+                Arc::new(BooleanArray::from(self.optins)),
+                Arc::new(Int64Array::from(self.points)),
+                Arc::new(StringArray::from(self.emails)),
+            ],
+        )
+        .map_err(std::io::Error::other)
+    }
+}
+
+/// A signup date (days from the epoch) over the three years before `as_of`: 2% sign up after
+/// the as-of date; 5% in the last 30 days.
+fn draw_signup_day(random: &mut Random, as_of: i32) -> i32 {
+    let history = 3 * 365;
+    if random.chance(2) {
+        as_of + 1 + random.below(20) as i32
+    } else if random.chance(5) {
+        as_of - random.below(30) as i32
+    } else {
+        as_of - history + random.below(history as u64 - 30) as i32
+    }
+}
+
+/// Draws every customer's purchases and visits, customer after customer (ids `1..`, signing
+/// up on the days of `signup`).
+fn draw_activity(random: &mut Random, signup: &[i32], as_of: i32) -> (DemoPurchases, DemoVisits) {
+    let mut purchases = DemoPurchases::default();
+    let mut visits = DemoVisits::default();
+    for (index, &start) in signup.iter().enumerate() {
+        let customer = index as i64 + 1;
+        let count = draw_purchase_count(random);
+        // A third of buyers stopped buying a while ago (dormant).
+        let stopped = if random.chance(33) {
+            200 + random.below(400) as i32
+        } else {
+            0
+        };
+        let end = as_of + 3 - stopped; // a few rows fall after the as-of date
+        purchases.draw(random, customer, count, start, end);
+        visits.draw(random, customer, start, end);
+    }
+    (purchases, visits)
+}
+
+/// How many purchases a customer makes: 15% never buy (prospects); 3% are big spenders; the
+/// rest buy now and then.
+fn draw_purchase_count(random: &mut Random) -> u64 {
+    if random.chance(15) {
+        0
+    } else if random.chance(3) {
+        20 + random.below(30)
+    } else {
+        1 + random.below(8)
+    }
+}
+
+/// A time (microseconds from the epoch) on the day `offset` days after `start`, at a random
+/// second of that day.
+fn time_of_day(random: &mut Random, start: i32, offset: i64) -> i64 {
+    (i64::from(start) + offset) * MICROS_PER_DAY + random.below(86_400) as i64 * 1_000_000
+}
+
+/// The columns of the demo `purchases` table, one entry per purchase.
+#[derive(Default)]
+struct DemoPurchases {
+    ids: Vec<i64>,
+    customers: Vec<i64>,
+    times: Vec<i64>,
+    amounts: Vec<i128>,
+    categories: Vec<Option<&'static str>>,
+    channels: Vec<Option<&'static str>>,
+}
+
+impl DemoPurchases {
+    /// Draws up to `count` purchases of `customer` between the days `start` and `end`, skewed
+    /// towards recent dates (none if `end <= start`).
+    fn draw(&mut self, random: &mut Random, customer: i64, count: u64, start: i32, end: i32) {
+        for _ in 0..count {
+            if end <= start {
+                break;
+            }
+            let span = (end - start) as u64;
+            // Skew towards recent dates: the later of two draws.
+            let offset = random.below(span).max(random.below(span)) as i64;
+            let time = time_of_day(random, start, offset);
+            let cents = if random.chance(4) {
+                30_000 + random.below(90_000)
+            } else {
+                500 + random.below(12_000)
+            };
+            self.ids.push(self.ids.len() as i64 + 1);
+            self.customers.push(customer);
+            self.times.push(time);
+            self.amounts.push(cents as i128);
+            self.categories
+                .push((!random.chance(5)).then(|| CATEGORIES[random.below(5) as usize]));
+            self.channels.push(Some(CHANNELS[random.below(3) as usize]));
+        }
+    }
+
+    /// The `purchases` record batch.
+    fn into_batch(self) -> std::io::Result<RecordBatch> {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("purchase_id", DataType::Int64, false),
+                Field::new("customer_id", DataType::Int64, false),
+                Field::new(
+                    "purchased_at",
+                    DataType::Timestamp(TimeUnit::Microsecond, None),
+                    false,
+                ),
+                Field::new("amount", DataType::Decimal128(10, 2), false),
+                Field::new("category", DataType::Utf8, true),
+                Field::new("channel", DataType::Utf8, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(self.ids)) as ArrayRef,
+                Arc::new(Int64Array::from(self.customers)),
+                Arc::new(TimestampMicrosecondArray::from(self.times)),
+                Arc::new(
+                    Decimal128Array::from(self.amounts)
+                        .with_precision_and_scale(10, 2)
+                        .map_err(std::io::Error::other)?,
+                ),
+                Arc::new(StringArray::from(self.categories)),
+                Arc::new(StringArray::from(self.channels)),
+            ],
+        )
+        .map_err(std::io::Error::other)
+    }
+}
+
+/// The columns of the demo `visits` table, one entry per visit.
+#[derive(Default)]
+struct DemoVisits {
+    customers: Vec<i64>,
+    times: Vec<i64>,
+    channels: Vec<Option<&'static str>>,
+}
+
+impl DemoVisits {
+    /// Draws up to five visits of `customer` between the days `start` and `end` (the number
+    /// is always drawn; no visit if `end <= start`).
+    fn draw(&mut self, random: &mut Random, customer: i64, start: i32, end: i32) {
+        for _ in 0..random.below(6) {
+            if end <= start {
+                break;
+            }
+            let offset = random.below((end - start) as u64) as i64;
+            self.customers.push(customer);
+            self.times.push(time_of_day(random, start, offset));
+            self.channels
+                .push(Some(["store", "web"][random.below(2) as usize]));
+        }
+    }
+
+    /// The `visits` record batch.
+    fn into_batch(self) -> std::io::Result<RecordBatch> {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("customer_id", DataType::Int64, false),
+                Field::new(
+                    "visited_at",
+                    DataType::Timestamp(TimeUnit::Microsecond, None),
+                    false,
+                ),
+                Field::new("channel", DataType::Utf8, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(self.customers)) as ArrayRef,
+                Arc::new(TimestampMicrosecondArray::from(self.times)),
+                Arc::new(StringArray::from(self.channels)),
+            ],
+        )
+        .map_err(std::io::Error::other)
+    }
 }
 
 /// The catalog of the demo datamart: customers (members from their signup date), their

@@ -228,3 +228,36 @@ async fn explain_shows_tiers_and_bucket_passes() {
         .expect("explains");
     insta::assert_snapshot!(explanation.to_string());
 }
+
+#[tokio::test]
+async fn exclusivity_reports_overlaps_and_the_gap() {
+    let (_dir, mut session) = demo_session().await;
+    define(&mut session, STATUT).await;
+    let tiers: Vec<String> = TIERS.iter().map(|(t, _)| format!("statut.{t}")).collect();
+    let report = session.check_exclusive(&tiers).await.expect("checks");
+    assert!(report.is_exclusive() && report.is_complete(), "{report}");
+
+    define(
+        &mut session,
+        "segment recents = [has purchases within 30 days]; segment gros = [ca_12m >= 500];",
+    )
+    .await;
+    let sets = [
+        "recents".to_string(),
+        "gros".to_string(),
+        "statut.vip".to_string(),
+    ];
+    let report = session.check_exclusive(&sets).await.expect("checks");
+    let both = members(&mut session, "recents ∩ gros").await;
+    let overlap = report
+        .overlaps
+        .iter()
+        .find(|o| o.expression == "recents ∩ gros")
+        .expect("recent big spenders exist");
+    assert_eq!(overlap.count, both.len());
+    let first: Vec<String> = both.iter().take(5).map(i64::to_string).collect();
+    assert_eq!(overlap.examples, first);
+    let none = members(&mut session, "all - (recents ∪ gros ∪ statut.vip)").await;
+    assert_eq!(report.gap.count, none.len());
+    assert!(!report.is_exclusive() && !report.is_complete());
+}

@@ -136,6 +136,19 @@ pub enum Command {
         #[command(flatten)]
         input: Input,
     },
+    /// Whether sets (segments, tiers, expressions) are disjoint and cover the universe:
+    /// each overlap and the members in none, with counts and a few keys.
+    #[command(
+        after_help = "Examples:\n  ensemble exclusive -c data/demo/ensemble.toml examples/loyalty.seg --sets vip,endormis,inactifs,prospects\n  ensemble exclusive -c data/demo/ensemble.toml -e 'segment a = [points > 10]' --sets 'a,all - a'"
+    )]
+    Exclusive {
+        #[command(flatten)]
+        input: Input,
+        /// The sets, separated by commas (the script defines them; nothing else is
+        /// evaluated).
+        #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+        sets: Vec<String>,
+    },
     /// For one member: the values the leaves of the script's last expression read, and
     /// whether the member is in or out at every step.
     #[command(

@@ -7,6 +7,7 @@
 //! columns (see `docs/datamart.md`).
 #![warn(missing_docs)]
 
+mod customers;
 mod model;
 pub mod random;
 mod tables;

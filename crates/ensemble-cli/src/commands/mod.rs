@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
 pub mod demo;
+pub mod exclusive;
 pub mod explain;
 pub mod generate;
 pub mod import;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Check { input } => run::check(&input, &options, color).await,
         Command::Export { input, output } => run::export(&input, &output, &options, color).await,
         Command::Explain { input } => explain::run(&input, &options, color).await,
+        Command::Exclusive { input, sets } => exclusive::run(&input, &sets, &options, color).await,
         Command::Why { input, member } => why::run(&input, &member, &options, color).await,
         Command::Generate {
             customers,

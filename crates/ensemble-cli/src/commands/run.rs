@@ -2,19 +2,20 @@
 
 use std::path::Path;
 
-use ensemble::{Evaluation, Outcome, ScriptRun, SessionOptions};
+use ensemble::{Evaluation, Outcome, ScriptRun, Session, SessionOptions};
 
 use crate::cli::Input;
 use crate::error::CliError;
 use crate::output::{self, Format};
 use crate::stdio::{err, errln, out};
 
-/// Runs the script and returns what it did (notes printed on standard error).
+/// Runs the script and returns the session and what it did (notes printed on standard
+/// error).
 async fn run_script(
     input: &Input,
     options: &SessionOptions,
     color: bool,
-) -> Result<ScriptRun, CliError> {
+) -> Result<(Session, ScriptRun), CliError> {
     let (text, origin) = input.read()?;
     let mut session = input.session(options).await?;
     let run = session
@@ -24,7 +25,7 @@ async fn run_script(
     for note in &run.notes {
         err!("{}", note.render(&text, &origin, color));
     }
-    Ok(run)
+    Ok((session, run))
 }
 
 /// `ensemble run`: the members of the last expression; the size of each expression when there
@@ -36,7 +37,7 @@ pub async fn run(
     options: &SessionOptions,
     color: bool,
 ) -> Result<(), CliError> {
-    let run = run_script(input, options, color).await?;
+    let (_, run) = run_script(input, options, color).await?;
     let Some(evaluation) = run.last_evaluation() else {
         errln!("nothing to evaluate: the script has no bare expression");
         return Ok(());
@@ -99,12 +100,7 @@ pub async fn export(
     options: &SessionOptions,
     color: bool,
 ) -> Result<(), CliError> {
-    let (text, origin) = input.read()?;
-    let mut session = input.session(options).await?;
-    let run = session
-        .run_script(&text, &origin)
-        .await
-        .map_err(|e| CliError::from_engine(&e, color))?;
+    let (session, run) = run_script(input, options, color).await?;
     let Some(evaluation) = run.last_evaluation() else {
         return Err(CliError::language("the script has no expression to export"));
     };

@@ -29,6 +29,8 @@ pub enum Command {
     Format(crate::output::Format),
     /// `\why KEY EXPR`: why a member is in or out, step by step.
     Why(String, String),
+    /// `\exclusive A, B, …`: overlaps between sets and members in none.
+    Exclusive(Vec<String>),
     /// `\maxrows N`.
     MaxRows(usize),
     /// `\export STEP|EXPR|(SELECT …) TO PATH`.
@@ -82,6 +84,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "\\why",
         "KEY EXPR",
         "for one member: the values the leaves read, and in or out at every step",
+    ),
+    (
+        "\\exclusive",
+        "SET, SET, …",
+        "whether sets are disjoint and cover the universe: each overlap and the gap, with counts and keys",
     ),
     (
         "\\explain",
@@ -165,6 +172,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Some(format) => Command::Format(format),
             None => return Err("\\format takes table, csv, json or markdown".into()),
         },
+        "\\exclusive" => {
+            let sets: Vec<String> = need("sets separated by commas")?
+                .split(',')
+                .map(|set| set.trim().to_string())
+                .filter(|set| !set.is_empty())
+                .collect();
+            if sets.len() < 2 {
+                return Err("\\exclusive needs at least two sets: \\exclusive vip, clients".into());
+            }
+            Command::Exclusive(sets)
+        }
         "\\why" => {
             let text = need("a member key and an expression")?;
             let (key, expression) = text

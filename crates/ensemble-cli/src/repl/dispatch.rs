@@ -29,6 +29,15 @@ impl Repl {
                 );
             }
             Command::Segments => self.list_definitions(),
+            Command::Exclusive(sets) => {
+                let report = self
+                    .session
+                    .check_exclusive(&sets)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                self.progress.stop();
+                out!("{report}");
+            }
             Command::Why(key, expression) => {
                 let why = self
                     .session

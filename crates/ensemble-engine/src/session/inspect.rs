@@ -1,5 +1,6 @@
 //! Looking at results without evaluating: explanations, SQL, previews.
 
+use super::script::EXPRESSION_ORIGIN;
 use super::*;
 
 impl Session {
@@ -12,14 +13,8 @@ impl Session {
     /// How an expression is read, and the DataFusion plan of each of its steps, without
     /// running anything.
     pub fn explain(&self, expression: &str) -> Result<Explanation, EngineError> {
-        self.interrupt.clear();
-        let text: Arc<str> = Arc::from(expression);
-        let origin = "<expression>";
-        let (expr, notes) = parse_set_expr(expression).map_err(|e| EngineError::Language {
-            diagnostic: Box::new(e.diagnostic()),
-            source_text: text.clone(),
-            origin: origin.into(),
-        })?;
+        let (expr, notes, text) = self.start_expression(expression)?;
+        let origin = EXPRESSION_ORIGIN;
         self.explain_parsed(&expr, notes, &text, origin)
     }
 

@@ -26,6 +26,7 @@ use crate::error::EngineError;
 use crate::options::SessionOptions;
 use crate::steps::{render_tree, render_tree_with, Step, StepKind};
 
+mod exclusive;
 mod execute;
 mod inspect;
 mod results;
@@ -33,6 +34,7 @@ mod script;
 mod store;
 mod why;
 
+pub use exclusive::{Exclusivity, Overlap};
 pub use results::{
     Evaluation, Explanation, FeaturesPass, Outcome, PartitionCounts, ScriptCheck, ScriptRun,
 };

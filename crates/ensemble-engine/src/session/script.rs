@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Where an expression given alone (not a script) comes from, in error messages.
+pub(super) const EXPRESSION_ORIGIN: &str = "<expression>";
+
 /// The last bare expression of a script whose definitions were applied.
 pub(super) struct LastExpression {
     pub(super) expr: SetExpr,
@@ -124,6 +127,21 @@ impl Session {
         }))
     }
 
+    /// Starts a statement on one set expression: clears a pending interrupt, parses it.
+    pub(super) fn start_expression(
+        &self,
+        expression: &str,
+    ) -> Result<(SetExpr, Vec<Diagnostic>, Arc<str>), EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(expression);
+        let (expr, notes) = parse_set_expr(expression).map_err(|e| EngineError::Language {
+            diagnostic: Box::new(e.diagnostic()),
+            source_text: text.clone(),
+            origin: EXPRESSION_ORIGIN.into(),
+        })?;
+        Ok((expr, notes, text))
+    }
+
     /// Starts a statement run: clears a pending interrupt, parses the whole text.
     pub(super) fn start_script(
         &self,
@@ -227,14 +245,8 @@ impl Session {
 
     /// Evaluates one set expression given as text.
     pub async fn evaluate(&mut self, expression: &str) -> Result<Evaluation, EngineError> {
-        self.interrupt.clear();
-        let text: Arc<str> = Arc::from(expression);
-        let (expr, notes) = parse_set_expr(expression).map_err(|e| EngineError::Language {
-            diagnostic: Box::new(e.diagnostic()),
-            source_text: text.clone(),
-            origin: "<expression>".into(),
-        })?;
-        self.evaluate_parsed(&expr, notes, &text, "<expression>")
+        let (expr, notes, text) = self.start_expression(expression)?;
+        self.evaluate_parsed(&expr, notes, &text, EXPRESSION_ORIGIN)
             .await
     }
 

@@ -4,6 +4,7 @@
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::logical_expr::{cast, lit};
 
+use super::script::EXPRESSION_ORIGIN;
 use super::*;
 
 /// Why a member is in or out of an expression, node by node.
@@ -74,14 +75,8 @@ impl Session {
     /// Evaluates `expression` and explains, for the member whose key is `key` (compared as
     /// text), the values its leaves read and whether it is in each step.
     pub async fn why(&mut self, key: &str, expression: &str) -> Result<Why, EngineError> {
-        self.interrupt.clear();
-        let text: Arc<str> = Arc::from(expression);
-        let origin = "<expression>";
-        let (expr, notes) = parse_set_expr(expression).map_err(|e| EngineError::Language {
-            diagnostic: Box::new(e.diagnostic()),
-            source_text: text.clone(),
-            origin: origin.into(),
-        })?;
+        let (expr, notes, text) = self.start_expression(expression)?;
+        let origin = EXPRESSION_ORIGIN;
         self.why_parsed(key, &expr, notes, &text, origin).await
     }
 
