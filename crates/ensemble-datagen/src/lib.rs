@@ -5,9 +5,15 @@
 //! The behaviour follows a loyalty programme: growing acquisition, heavy-tailed spend, churn
 //! and dormancy, prospects who never bought, a December peak, missing values in optional
 //! columns (see `docs/datamart.md`).
+//!
+//! [`demo`] is the small demo preset: three tables written in one pass, the data of the
+//! quickstart example, the end-to-end tests and the benchmark.
 #![warn(missing_docs)]
 
 mod customers;
+/// The small demo preset: a few thousand customers with their purchases and visits, written
+/// in one pass from a single random stream (the facade re-exports it as `ensemble::demo`).
+pub mod demo;
 mod model;
 pub mod random;
 mod tables;

@@ -6,6 +6,11 @@
 pub struct Random(u64);
 
 impl Random {
+    /// A single stream starting at state `seed` (the demo preset draws everything from one).
+    pub fn new(seed: u64) -> Random {
+        Random(seed)
+    }
+
     /// The stream of customer `id` under `seed`.
     pub fn for_customer(seed: u64, id: u64) -> Random {
         let mut r = Random(seed ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03));
@@ -39,6 +44,11 @@ impl Random {
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
+    }
+
+    /// True with probability `percent` / 100 (one draw: `below(100) < percent`).
+    pub fn percent(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
     }
 
     /// A standard normal draw (Box–Muller).

@@ -294,7 +294,8 @@ impl Builders {
     }
 }
 
-fn days(date: chrono::NaiveDate) -> i32 {
+/// Days from 1970-01-01 to `date` (the `Date32` encoding).
+pub(crate) fn days(date: chrono::NaiveDate) -> i32 {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
     (date - epoch).num_days() as i32
 }

@@ -371,6 +371,12 @@ impl Repl {
                 vocabulary.columns.push(format!("{name}.{}", field.name()));
             }
         }
+        // A score's fields complete like columns: rfm.r, rfm.score.
+        for (name, score) in &self.session.definitions().scores {
+            for field in score.fields() {
+                vocabulary.columns.push(format!("{name}.{field}"));
+            }
+        }
         if let Ok(mut shared) = self.vocabulary.lock() {
             *shared = vocabulary;
         }

@@ -167,8 +167,8 @@ pub struct CriterionLowerer<'a> {
     pub(crate) current_segment: Option<String>,
     /// Set from another thread to stop checking (Ctrl-C).
     pub(crate) cancel: Option<&'a AtomicBool>,
-    /// Each score's dimensions lowered once per lowerer.
-    score_memo: HashMap<String, (Vec<Lowered>, Needs)>,
+    /// Each score dimension's bucket lowered once per lowerer, by `(score, dimension)`.
+    score_memo: HashMap<(String, usize), (Lowered, Needs)>,
     /// Canonical keys of criteria and buckets, from the language's tree.
     pub(crate) keys: crate::keys::Keys<'a>,
 }

@@ -81,15 +81,16 @@ impl CriterionLowerer<'_> {
         })
     }
 
-    /// `score.field`: a dimension's bucket, or the buckets written as one text.
+    /// `score.field`: a dimension's bucket, or the buckets written as one text. Only the
+    /// buckets read are computed.
     pub(super) fn score_field(
         &mut self,
         name: &str,
         score: &ScoreDef,
         field: &Ident,
     ) -> Result<Lowered, CheckError> {
-        let buckets = self.score_buckets(name, score, field.span)?;
         if field.name == SCORE_TEXT_FIELD {
+            let buckets = self.score_buckets(name, score, field.span)?;
             let any_null = buckets
                 .iter()
                 .map(|b| b.expr.clone().is_null())
@@ -110,7 +111,7 @@ impl CriterionLowerer<'_> {
             });
         }
         match score.dimensions.iter().position(|d| d.field == field.name) {
-            Some(index) => Ok(buckets[index].clone()),
+            Some(index) => self.score_bucket(name, score, index, field.span),
             None => Err(CheckError::new(
                 CheckErrorKind::UnknownColumn,
                 format!("score '{name}' has no field '{}'", field.name),
@@ -128,51 +129,53 @@ impl CriterionLowerer<'_> {
         }
     }
 
-    /// The bucket of each dimension of a score, lowered once per lowerer.
+    /// The bucket of every dimension of a score.
     fn score_buckets(
         &mut self,
         name: &str,
         score: &ScoreDef,
         span: Span,
     ) -> Result<Vec<Lowered>, CheckError> {
-        if let Some((buckets, needs)) = self.score_memo.get(name) {
-            let buckets = buckets.clone();
+        (0..score.dimensions.len())
+            .map(|index| self.score_bucket(name, score, index, span))
+            .collect()
+    }
+
+    /// The bucket of one dimension of a score, lowered once per lowerer.
+    fn score_bucket(
+        &mut self,
+        name: &str,
+        score: &ScoreDef,
+        index: usize,
+        span: Span,
+    ) -> Result<Lowered, CheckError> {
+        let memo_key = (name.to_string(), index);
+        if let Some((bucket, needs)) = self.score_memo.get(&memo_key) {
+            let bucket = bucket.clone();
             self.needs.extend(needs);
-            return Ok(buckets);
+            return Ok(bucket);
         }
         if let Some(start) = self.stack.iter().position(|n| n == name) {
             return Err(cycle_error(&self.stack[start..], name, span));
         }
         self.stack.push(name.to_string());
         let outer_needs = std::mem::take(&mut self.needs);
-        let mut result = Vec::with_capacity(score.dimensions.len());
-        let mut failed = None;
-        for dimension in &score.dimensions {
-            let what = format!("{}.{} ({})", name, dimension.field, dimension.argument);
-            let label = format!("{name}.{}", dimension.field);
-            let bucket = self
-                .lower(&dimension.value, Scope::Member)
-                .and_then(|value| {
-                    self.bucket(value, &dimension.value, score.buckets, &what, label)
-                });
-            match bucket {
-                Ok(bucket) => result.push(bucket),
-                Err(error) => {
-                    failed = Some(error);
-                    break;
-                }
-            }
-        }
-        let score_needs = std::mem::replace(&mut self.needs, outer_needs);
+        let dimension = &score.dimensions[index];
+        let what = format!("{}.{} ({})", name, dimension.field, dimension.argument);
+        let label = format!("{name}.{}", dimension.field);
+        let bucket = self
+            .lower(&dimension.value, Scope::Member)
+            .and_then(|value| self.bucket(value, &dimension.value, score.buckets, &what, label));
+        let bucket_needs = std::mem::replace(&mut self.needs, outer_needs);
         self.stack.pop();
-        if let Some(mut error) = failed {
+        let bucket = bucket.map_err(|mut error| {
             error.definition.get_or_insert_with(|| name.to_string());
-            return Err(error);
-        }
-        self.needs.extend(&score_needs);
+            error
+        })?;
+        self.needs.extend(&bucket_needs);
         self.score_memo
-            .insert(name.to_string(), (result.clone(), score_needs));
-        Ok(result)
+            .insert(memo_key, (bucket.clone(), bucket_needs));
+        Ok(bucket)
     }
 
     /// Checks a score's dimensions (names, types, cycles) as a definition.
