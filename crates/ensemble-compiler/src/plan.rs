@@ -9,7 +9,7 @@
 //! 3. one plan per **step**: a criterion filters the features table, `all` scans the
 //!    universe, and set operations combine two materialised steps.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -23,9 +23,10 @@ use datafusion::logical_expr::{
 };
 use ensemble_syntax::{AggFunc, SetOp};
 
-use crate::catalog::{RelatedSchema, UniverseSchema};
+use crate::catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
 use crate::criteria::{days_from_epoch, AggregateSpec, WindowSpec};
 use crate::error::{PlanContext, PlanError};
+use crate::features::{FeaturesSpec, PassKind};
 
 /// Name of the features table in plans.
 pub const FEATURES_TABLE: &str = "features";
@@ -226,6 +227,63 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
         (None, _) => expr,
     };
     expr.alias(&spec.name)
+}
+
+/// Lowers the features plan of the plan stage: the universe at the as-of date, one plan per
+/// table pass, joined, then the buckets. `sources` holds the universe and every related
+/// table the passes scan.
+pub fn lower_features(
+    spec: &FeaturesSpec<'_>,
+    catalog: &CatalogSchema,
+    as_of: NaiveDate,
+    sources: &BTreeMap<String, Arc<dyn TableSource>>,
+) -> Result<LogicalPlan, PlanError> {
+    let source = |table: &str| {
+        sources
+            .get(table)
+            .cloned()
+            .ok_or_else(|| PlanError::DataFusion {
+                what: format!("the scan of {table}"),
+                source: datafusion::error::DataFusionError::Plan(format!(
+                    "no source for table {table}"
+                )),
+            })
+    };
+    let universe = &catalog.universe;
+    let universe_rows = universe_plan(source(&universe.table)?, universe, as_of, spec.columns)?;
+    let mut passes = Vec::with_capacity(spec.passes.len());
+    for pass in &spec.passes {
+        let related = catalog
+            .related
+            .get(pass.table)
+            .ok_or_else(|| PlanError::DataFusion {
+                what: format!("the pass over {}", pass.table),
+                source: datafusion::error::DataFusionError::Plan(format!(
+                    "{} is not a related table",
+                    pass.table
+                )),
+            })?;
+        let plan = match pass.kind {
+            PassKind::Grouped => {
+                aggregate_plan(source(pass.table)?, related, as_of, &pass.aggregates)?
+            }
+            PassKind::DistinctCount => distinct_count_plan(
+                source(pass.table)?,
+                related,
+                as_of,
+                pass.aggregates[0],
+                &pass.label,
+            )?,
+        };
+        passes.push((plan, pass.label.clone(), pass.aggregates.clone()));
+    }
+    features_plan(
+        universe_rows,
+        &universe.key,
+        spec.columns,
+        passes,
+        &spec.buckets,
+    )
 }
 
 /// The features table: universe (key and `columns`) left-joined with every aggregate pass,

@@ -158,52 +158,14 @@ impl Session {
         needs: &ensemble_compiler::Needs,
         as_of: NaiveDate,
     ) -> Result<(LogicalPlan, Vec<String>), EngineError> {
-        let schema = &self.catalog.schema;
-        let universe = planner::universe_plan(
-            self.source_now(&schema.universe.table)?,
-            &schema.universe,
-            as_of,
-            &needs.columns,
-        )?;
-        let mut by_table: std::collections::BTreeMap<&str, Vec<&ensemble_compiler::AggregateSpec>> =
-            Default::default();
-        for spec in needs.aggregates.values() {
-            by_table.entry(spec.table.as_str()).or_default().push(spec);
+        let spec = needs.features();
+        let tables = spec.tables();
+        let mut sources = std::collections::BTreeMap::new();
+        let universe = &self.catalog.schema.universe.table;
+        for table in tables.iter().chain([universe]) {
+            sources.insert(table.clone(), self.source_now(table)?);
         }
-        let mut passes = Vec::new();
-        let mut tables = Vec::new();
-        for (table, specs) in by_table {
-            let related = &schema.related[table];
-            let (distinct, grouped): (Vec<_>, Vec<_>) = specs
-                .into_iter()
-                .partition(|s| s.func == ensemble_syntax::AggFunc::CountDistinct);
-            if !grouped.is_empty() {
-                let plan =
-                    planner::aggregate_plan(self.source_now(table)?, related, as_of, &grouped)?;
-                passes.push((plan, table.to_string(), grouped));
-            }
-            // Distinct counts take a two-step pass of their own (see `distinct_count_plan`).
-            for (i, spec) in distinct.into_iter().enumerate() {
-                let label = format!("{table}_distinct_{i}");
-                let plan = planner::distinct_count_plan(
-                    self.source_now(table)?,
-                    related,
-                    as_of,
-                    spec,
-                    &label,
-                )?;
-                passes.push((plan, label, vec![spec]));
-            }
-            tables.push(table.to_string());
-        }
-        let windows: Vec<&ensemble_compiler::WindowSpec> = needs.windows.values().collect();
-        let plan = planner::features_plan(
-            universe,
-            &schema.universe.key,
-            &needs.columns,
-            passes,
-            &windows,
-        )?;
+        let plan = planner::lower_features(&spec, &self.catalog.schema, as_of, &sources)?;
         Ok((plan, tables))
     }
 
