@@ -28,7 +28,21 @@ impl Random {
     }
 }
 
-const NAMES: &[&str] = &["s1", "s2", "s3", "f1", "f2", "vip", "customers", "step_1"];
+const NAMES: &[&str] = &[
+    "s1",
+    "s2",
+    "s3",
+    "f1",
+    "f2",
+    "vip",
+    "customers",
+    "step_1",
+    "p1",
+    "p1.t1",
+    "p1.t2",
+    "p1.x",
+    "r1",
+];
 const VALUES: &[&str] = &[
     "points",
     "city",
@@ -59,6 +73,11 @@ const VALUES: &[&str] = &[
     "coalesce(city, 'x')",
     "lower(city)",
     "round(points / 3, 1)",
+    "ntile(points, 3)",
+    "ntile(f1, 0)",
+    "r1.r",
+    "r1.score",
+    "r1.q",
     "sum(visits.channel)",
     "nope",
 ];
@@ -97,10 +116,25 @@ fn script(random: &mut Random) -> String {
     let mut out = String::new();
     for _ in 0..1 + random.below(5) {
         let name = random.pick(NAMES);
-        let _ = match random.below(4) {
+        let _ = match random.below(6) {
             0 => writeln!(out, "segment {name} = {};", set_expr(random, 3)),
             1 => writeln!(out, "field {name} = {};", value(random, 2)),
             2 => writeln!(out, "as of 2026-0{}-15;", 1 + random.below(9)),
+            3 => writeln!(
+                out,
+                "partition {name} {{ t1 = {}; t2 = {}; {} }}",
+                set_expr(random, 2),
+                set_expr(random, 2),
+                ["else t3;", "", "else t1;"][random.below(3)]
+            ),
+            4 => writeln!(
+                out,
+                "score {name} = rfm(recency: {}, frequency: {}, monetary: {}, buckets: {});",
+                value(random, 1),
+                value(random, 1),
+                value(random, 1),
+                random.below(7)
+            ),
             _ => writeln!(out, "{};", set_expr(random, 3)),
         };
     }

@@ -214,6 +214,32 @@ fn tab_completes_columns_and_commands_and_ctrl_r_searches_history() {
     quit(repl);
 }
 
+#[test]
+fn a_partition_is_typed_over_several_lines_and_why_explains_a_member() {
+    let (dir, catalog) = demo();
+    let mut repl = spawn_repl(&catalog, &dir.path().join("history"));
+    // Each tier ends with `;` but the entry goes on until the partition's `}`.
+    type_line(&mut repl, "partition statut {");
+    type_line(
+        &mut repl,
+        "  gros = [sum(purchases.amount within 12 months) >= 500];",
+    );
+    type_line(&mut repl, "  else autres;");
+    type_line(&mut repl, "}");
+    expect(&mut repl, "partition statut defined");
+    type_line(&mut repl, "statut;");
+    expect(&mut repl, "statut.autres");
+    expect(&mut repl, "ensemble> ");
+    // The tier completes like a segment name.
+    type_then_tab(&mut repl, "statut.gr");
+    type_line(&mut repl, ";");
+    expect(&mut repl, "members as of 2026-06-30");
+    expect(&mut repl, "ensemble> ");
+    type_line(&mut repl, "\\why 1 statut.gros");
+    expect(&mut repl, "values read");
+    quit(repl);
+}
+
 /// A datamart whose purchases are one generated file seen many times through a directory of
 /// links: a large, real scan without writing gigabytes.
 fn large_datamart(dir: &Path) -> PathBuf {
