@@ -30,9 +30,9 @@ pub(crate) fn with_buckets(
         let (ready, waiting): (Vec<&WindowSpec>, Vec<&WindowSpec>) =
             windows.into_iter().partition(|w| {
                 w.value
-                    .column_refs()
-                    .iter()
-                    .all(|column| schema.has_column(column))
+                    .columns()
+                    .into_iter()
+                    .all(|column| schema.has_column_with_unqualified_name(column))
             });
         if ready.is_empty() {
             return Err(PlanError::DataFusion {
@@ -52,7 +52,7 @@ pub(crate) fn with_buckets(
         let mut rank_columns = Vec::new();
         for (i, window) in ready.iter().enumerate() {
             let value = name("value", i);
-            values.push(window.value.clone().alias(&value));
+            values.push(window.value.to_df().alias(&value));
             let ranked = rank()
                 .order_by(vec![ident(&value).sort(true, false)])
                 .build()

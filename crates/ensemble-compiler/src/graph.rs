@@ -11,7 +11,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
-use datafusion::logical_expr::Expr as DfExpr;
 use ensemble_syntax::{SetExpr, SetExprKind, SetOp, Span};
 
 use crate::catalog::CatalogSchema;
@@ -19,11 +18,11 @@ use crate::criteria::{cycle_error, CriterionLowerer, Needs};
 use crate::definitions::Definitions;
 use crate::error::{CheckError, CheckErrorKind};
 
-/// A criterion leaf, lowered.
+/// A criterion leaf, checked.
 #[derive(Debug, Clone)]
 pub struct Leaf {
-    /// The predicate over the features table.
-    pub predicate: DfExpr,
+    /// The predicate over the features table (lowered to DataFusion when planned).
+    pub predicate: crate::value::Value,
     /// The universe columns and aggregates the predicate reads.
     pub needs: Needs,
 }

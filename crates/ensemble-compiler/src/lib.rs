@@ -19,6 +19,8 @@ mod partitions;
 pub mod plan;
 pub mod scores;
 pub mod types;
+pub mod value;
+mod value_ops;
 
 pub use arithmetic::ArithmeticOverflow;
 pub use catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
@@ -30,6 +32,7 @@ pub use features::{FeaturesSpec, PassKind, TablePass};
 pub use graph::{build_graph, Checker, Leaf, PartitionSteps, StepGraph, StepNode, StepOp};
 pub use scores::{ScoreDef, ScoreDimension, MAX_BUCKETS};
 pub use types::ValueType;
+pub use value::Value;
 
 use chrono::NaiveDate;
 use ensemble_syntax::{Expr, SetExpr};

@@ -27,6 +27,7 @@ use crate::catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
 use crate::criteria::{days_from_epoch, AggregateSpec, WindowSpec};
 use crate::error::{PlanContext, PlanError};
 use crate::features::{FeaturesSpec, PassKind};
+use crate::value::Value;
 
 /// Name of the features table in plans.
 pub const FEATURES_TABLE: &str = "features";
@@ -155,7 +156,7 @@ pub fn distinct_count_plan(
         condition = condition.and(as_date(ident(time)).lt_eq(as_of_literal(as_of)));
     }
     if let Some(filter) = &spec.filter {
-        condition = condition.and(filter.clone());
+        condition = condition.and(filter.to_df());
     }
     builder = builder.filter(condition).planning(what.as_str())?;
     let member = member_column(label);
@@ -216,12 +217,12 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
         // the rows the filter keeps instead (nulls are not counted). The engine plans
         // `count_distinct` with [`distinct_count_plan`]; this form serves other callers.
         (Some(filter), AggFunc::CountDistinct) => agg::count_distinct(
-            when(filter.clone(), value_or_one())
+            when(filter.to_df(), value_or_one())
                 .end()
                 .unwrap_or_else(|_| unreachable!("a CASE with one branch is valid")),
         ),
         // Building an aggregate with a filter only fails on non-aggregate expressions.
-        (Some(filter), _) => expr.filter(filter.clone()).build().unwrap_or_else(|_| {
+        (Some(filter), _) => expr.filter(filter.to_df()).build().unwrap_or_else(|_| {
             unreachable!("the aggregate functions above accept a FILTER clause")
         }),
         (None, _) => expr,
@@ -330,11 +331,11 @@ pub fn features_plan(
 pub fn criterion_plan(
     features: Arc<dyn TableSource>,
     key: &str,
-    predicate: DfExpr,
+    predicate: &Value,
 ) -> Result<LogicalPlan, PlanError> {
     LogicalPlanBuilder::scan(FEATURES_TABLE, features, None)
         .planning("a criterion")?
-        .filter(predicate)
+        .filter(predicate.to_df())
         .planning("a criterion")?
         .project(vec![ident(key)])
         .planning("a criterion")?

@@ -44,7 +44,7 @@ impl<'a> CriterionLowerer<'a> {
             let time_value = related_column(table, time, span)?;
             conditions.push(self.window_test(time_value.expr, start));
         }
-        let filter = conditions.into_iter().reduce(DfExpr::and);
+        let filter = conditions.into_iter().reduce(Value::and);
         let name = canonical_aggregate(aggregate);
         self.needs
             .aggregates

@@ -10,17 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::ScalarValue;
-use datafusion::functions::expr_fn as f;
-use datafusion::logical_expr::{cast, ident, lit, when, Expr as DfExpr};
 use ensemble_syntax::*;
 
-use crate::arithmetic::{CheckedArithmetic, CheckedOp};
+use crate::arithmetic::CheckedOp;
 use crate::catalog::{CatalogSchema, RelatedSchema};
 use crate::definitions::Definitions;
 use crate::error::{CheckError, CheckErrorKind};
 use crate::types::ValueType;
+use crate::value::dsl::{cast, f, ident, lit, when};
+use crate::value::Value;
 
 mod aggregates;
 mod names;
@@ -49,7 +48,7 @@ pub struct AggregateSpec {
     /// The aggregated column (`None` counts rows).
     pub column: Option<String>,
     /// The row filter (`where` and `within`), over the related table's columns.
-    pub filter: Option<DfExpr>,
+    pub filter: Option<Value>,
 }
 
 impl AggregateSpec {
@@ -70,7 +69,7 @@ pub struct WindowSpec {
     /// Canonical key, also the column name in the features table.
     pub name: String,
     /// The value ranked, over the features table's columns (it may read other buckets).
-    pub value: DfExpr,
+    pub value: Value,
     /// Number of buckets.
     pub buckets: i64,
     /// How the language writes it (`rfm.r`, `ntile(ca_12m, 3)`), for `why`.
@@ -88,7 +87,7 @@ pub struct Needs {
     pub windows: BTreeMap<String, WindowSpec>,
     /// The fields read, with their values over the features table (for `why`; the
     /// features pass does not compute them).
-    pub fields: BTreeMap<String, DfExpr>,
+    pub fields: BTreeMap<String, Value>,
 }
 
 impl Needs {
@@ -126,7 +125,7 @@ impl Needs {
 #[derive(Debug, Clone)]
 pub struct Lowered {
     /// The DataFusion expression (over the features table, or a related table in a filter).
-    pub expr: DfExpr,
+    pub expr: Value,
     /// The language type.
     pub ty: ValueType,
 }
@@ -208,7 +207,7 @@ impl<'a> CriterionLowerer<'a> {
     }
 
     /// Lowers a criterion: it must be true or false.
-    pub fn criterion(&mut self, expr: &Expr) -> Result<DfExpr, CheckError> {
+    pub fn criterion(&mut self, expr: &Expr) -> Result<Value, CheckError> {
         let lowered = self.lower(expr, Scope::Member)?;
         expect_boolean(&lowered, expr, "a criterion")?;
         Ok(lowered.expr)
@@ -366,7 +365,7 @@ impl<'a> CriterionLowerer<'a> {
     }
 
     /// `start < d <= today`: the window's dates, the as-of cut included.
-    fn window_test(&self, date: DfExpr, start: NaiveDate) -> DfExpr {
+    fn window_test(&self, date: Value, start: NaiveDate) -> Value {
         date.clone()
             .gt(date_value(start).expr)
             .and(date.lt_eq(date_value(self.as_of).expr))

@@ -279,33 +279,33 @@ pub(super) fn placeholder(ty: ValueType) -> Lowered {
     }
 }
 
-/// Nodes of a lowered expression.
-pub(super) fn count_nodes(expr: &DfExpr) -> usize {
-    let mut nodes = 0usize;
-    let _ = expr.apply(|_| {
-        nodes += 1;
-        Ok(if nodes > MAX_EXPANDED_NODES {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
+/// Nodes of a lowered expression, counting stops past [`MAX_EXPANDED_NODES`].
+pub(super) fn count_nodes(expr: &Value) -> usize {
+    fn walk(expr: &Value, nodes: &mut usize) {
+        *nodes += 1;
+        for child in expr.children() {
+            if *nodes > MAX_EXPANDED_NODES {
+                return;
+            }
+            walk(child, nodes);
+        }
+    }
+    let mut nodes = 0;
+    walk(expr, &mut nodes);
     nodes
 }
 
 /// Levels of a lowered expression; stops descending past [`MAX_EXPANDED_DEPTH`], so a
 /// deep tree costs no more than a shallow one of the same size.
-pub(super) fn depth(expr: &DfExpr) -> usize {
-    fn walk(expr: &DfExpr, level: usize) -> usize {
+pub(super) fn depth(expr: &Value) -> usize {
+    fn walk(expr: &Value, level: usize) -> usize {
         if level > MAX_EXPANDED_DEPTH {
             return level;
         }
-        let mut deepest = level;
-        let _ = expr.apply_children(|child| {
-            deepest = deepest.max(walk(child, level + 1));
-            Ok(TreeNodeRecursion::Continue)
-        });
-        deepest
+        expr.children()
+            .into_iter()
+            .map(|child| walk(child, level + 1))
+            .fold(level, usize::max)
     }
     walk(expr, 1)
 }

@@ -52,7 +52,7 @@ impl<'a> CriterionLowerer<'a> {
                     // Whole numbers never wrap around: an overflow is an error at this span.
                     BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul if ty == ValueType::Integer => {
                         Lowered {
-                            expr: CheckedArithmetic::call(
+                            expr: Value::checked(
                                 checked,
                                 a,
                                 b,
@@ -209,15 +209,15 @@ impl<'a> CriterionLowerer<'a> {
         }
     }
 
-    pub(super) fn days_since(&self, date: DfExpr) -> DfExpr {
+    pub(super) fn days_since(&self, date: Value) -> Value {
         let today = i64::from(days_from_epoch(self.as_of));
         lit(today) - cast(cast(date, DataType::Int32), DataType::Int64)
     }
 
     /// Whole calendar months from `date` to the as-of date: `months_since(d) >= n` exactly
     /// when `d <= n months ago` (with the month-end clamping of `N months ago`).
-    pub(super) fn months_since(&self, date: DfExpr) -> DfExpr {
-        let part = |unit: &str, date: DfExpr| cast(f::date_part(lit(unit), date), DataType::Int64);
+    pub(super) fn months_since(&self, date: Value) -> Value {
+        let part = |unit: &str, date: Value| cast(f::date_part(lit(unit), date), DataType::Int64);
         let today_months = i64::from(self.as_of.year()) * 12 + i64::from(self.as_of.month0());
         let months = lit(today_months)
             - (part("year", date.clone()) * lit(12i64) + part("month", date.clone()) - lit(1i64));

@@ -94,7 +94,7 @@ impl CriterionLowerer<'_> {
             let any_null = buckets
                 .iter()
                 .map(|b| b.expr.clone().is_null())
-                .reduce(DfExpr::or)
+                .reduce(Value::or)
                 .unwrap_or_else(|| lit(true));
             let text = f::concat(
                 buckets

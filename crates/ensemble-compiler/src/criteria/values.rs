@@ -16,7 +16,7 @@ pub(super) fn date_value(date: NaiveDate) -> Lowered {
     }
 }
 
-pub(super) fn boolean(expr: DfExpr) -> Lowered {
+pub(super) fn boolean(expr: Value) -> Lowered {
     Lowered {
         expr,
         ty: ValueType::Boolean,

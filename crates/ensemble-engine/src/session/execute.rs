@@ -126,7 +126,7 @@ impl Session {
                     .clone()
                     .expect("the features pass ran for uncached leaves"),
                 key,
-                leaf.predicate.clone(),
+                &leaf.predicate,
             )?,
             StepOp::Set { op, left, right } => {
                 let (left, right) = (input(*left), input(*right));

@@ -65,7 +65,7 @@ impl Session {
                         .clone()
                         .unwrap_or_else(|| empty_source(key_schema.clone())),
                     &key,
-                    leaf.predicate.clone(),
+                    &leaf.predicate,
                 )?,
                 StepOp::Set { op, left, right } => planner::set_plan(
                     *op,

@@ -167,7 +167,7 @@ impl Session {
             add(window.label.clone(), ident(&window.name));
         }
         for (field, expr) in &needs.fields {
-            add(format!("{field} (field)"), expr.clone());
+            add(format!("{field} (field)"), expr.to_df());
         }
         let mut builder = LogicalPlanBuilder::from(plan)
             .filter(is_key)
