@@ -261,3 +261,17 @@ async fn exclusivity_reports_overlaps_and_the_gap() {
     assert_eq!(report.gap.count, none.len());
     assert!(!report.is_exclusive() && !report.is_complete());
 }
+
+#[tokio::test]
+async fn a_score_with_more_than_nine_buckets_separates_them_in_its_text() {
+    let (_dir, mut session) = demo_session().await;
+    define(
+        &mut session,
+        "score d = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: sum(purchases.amount), buckets: 10);",
+    )
+    .await;
+    let tops = members(&mut session, "[d.score = '10-10-10']").await;
+    let all_tens = members(&mut session, "[d.r = 10 and d.f = 10 and d.m = 10]").await;
+    assert_eq!(tops, all_tens);
+    assert!(!tops.is_empty());
+}

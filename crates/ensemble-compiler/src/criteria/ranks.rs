@@ -96,12 +96,17 @@ impl CriterionLowerer<'_> {
                 .map(|b| b.expr.clone().is_null())
                 .reduce(Value::or)
                 .unwrap_or_else(|| lit(true));
-            let text = f::concat(
-                buckets
-                    .into_iter()
-                    .map(|b| cast(b.expr, DataType::Utf8))
-                    .collect(),
-            );
+            // One digit per bucket ("545"); beyond 9 buckets a digit is not enough, so the
+            // buckets are separated ("10-3-7").
+            let separator = (score.buckets > 9).then(|| lit("-"));
+            let mut parts = Vec::new();
+            for (i, bucket) in buckets.into_iter().enumerate() {
+                if let (Some(separator), true) = (&separator, i > 0) {
+                    parts.push(separator.clone());
+                }
+                parts.push(cast(bucket.expr, DataType::Utf8));
+            }
+            let text = f::concat(parts);
             let expr = when(any_null, lit(ScalarValue::Utf8(None)))
                 .otherwise(text)
                 .map_err(|e| CheckError::new(CheckErrorKind::Type, e.to_string(), field.span))?;
