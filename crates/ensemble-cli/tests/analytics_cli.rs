@@ -164,3 +164,25 @@ fn generated_data_is_evaluated_at_its_own_date_by_default() {
     );
     assert_eq!(text(&output).0.lines().count(), 1, "only the header");
 }
+
+#[test]
+fn check_lists_a_failed_partition_or_score_once() {
+    let (_dir, catalog) = datamart();
+    let script = "partition p { a = [pointz > 1]; else b; }\np.a;\nscore s = rfm(recency: city, frequency: points, monetary: points, buckets: 5);\n[s.r > 1];\n";
+    let output = ensemble(
+        &[
+            "check",
+            "-c",
+            catalog.to_str().expect("a path"),
+            "-e",
+            script,
+        ],
+        None,
+    );
+    let (_, err) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("2 error(s)"), "{err}");
+    assert!(err.contains("did you mean 'points'?"), "{err}");
+    assert!(err.contains("ranks numbers and dates"), "{err}");
+    assert!(!err.contains("unknown partition 'p'"), "{err}");
+}

@@ -77,8 +77,10 @@ impl Session {
                     .is_some_and(|name| failed.contains(name)),
                 _ => false,
             };
-            if let StatementKind::Field { name, .. } | StatementKind::Segment { name, .. } =
-                &statement.kind
+            if let StatementKind::Field { name, .. }
+            | StatementKind::Segment { name, .. }
+            | StatementKind::Partition { name, .. }
+            | StatementKind::Score { name, .. } = &statement.kind
             {
                 failed.insert(name.name.clone());
             }
