@@ -10,6 +10,7 @@ pub mod arithmetic;
 mod buckets;
 pub mod catalog;
 pub mod criteria;
+mod days;
 pub mod definitions;
 pub mod error;
 pub mod features;

@@ -45,6 +45,19 @@ fn as_date(expr: DfExpr) -> DfExpr {
     cast(expr, DataType::Date32)
 }
 
+/// Rows of `table` whose `time` falls on or before `as_of` (calendar days): a timestamp is
+/// compared with the first instant of the next day, any other type as a date.
+fn as_of_cut(table: &RelatedSchema, time: &str, as_of: NaiveDate) -> DfExpr {
+    let data_type = table.schema.field_with_name(time).map(|f| f.data_type());
+    match data_type
+        .ok()
+        .and_then(|t| crate::days::start_of_next_day(t, as_of))
+    {
+        Some(next_day) => ident(time).lt(lit(next_day)),
+        None => as_date(ident(time)).lt_eq(as_of_literal(as_of)),
+    }
+}
+
 /// The universe at the end of `as_of`: its key and the given columns, members whose `since`
 /// date is after `as_of` left out (members with no `since` date are kept).
 pub fn universe_plan(
@@ -107,7 +120,7 @@ pub fn aggregate_plan(
         LogicalPlanBuilder::scan(table.name.as_str(), source, None).planning(what.as_str())?;
     if let Some(time) = &table.time {
         builder = builder
-            .filter(as_date(ident(time)).lt_eq(as_of_literal(as_of)))
+            .filter(as_of_cut(table, time, as_of))
             .planning(what.as_str())?;
     }
     let aggregates = specs
@@ -153,7 +166,7 @@ pub fn distinct_count_plan(
         LogicalPlanBuilder::scan(table.name.as_str(), source, None).planning(what.as_str())?;
     let mut condition = ident(column).is_not_null();
     if let Some(time) = &table.time {
-        condition = condition.and(as_date(ident(time)).lt_eq(as_of_literal(as_of)));
+        condition = condition.and(as_of_cut(table, time, as_of));
     }
     if let Some(filter) = &spec.filter {
         condition = condition.and(filter.to_df());
@@ -176,15 +189,20 @@ pub fn distinct_count_plan(
 }
 
 fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
-    let column = |name: &str| {
-        let is_time = matches!(
-            table
-                .schema
-                .field_with_name(name)
-                .map(|f| f.data_type().clone()),
+    let is_time = |name: &str| {
+        matches!(
+            table.schema.field_with_name(name).map(|f| f.data_type()),
             Ok(DataType::Timestamp(_, _) | DataType::Date64)
-        );
-        if is_time {
+        )
+    };
+    let on_time_column = spec.column.is_some() && spec.column == table.time;
+    // The earliest or latest timestamp's date is the date of the earliest or latest
+    // timestamp: cast once per member, not once per row.
+    let cast_after = spec.column.as_deref().is_some_and(is_time)
+        && (matches!(spec.func, AggFunc::Min | AggFunc::Max)
+            || (on_time_column && matches!(spec.func, AggFunc::First | AggFunc::Last)));
+    let column = |name: &str| {
+        if is_time(name) && !cast_after {
             as_date(ident(name))
         } else {
             ident(name)
@@ -198,7 +216,6 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
             .map(|time| vec![ident(time).sort(true, false)])
             .unwrap_or_default()
     };
-    let on_time_column = spec.column.is_some() && spec.column == table.time;
     let value_or_one = || value.clone().unwrap_or_else(|| lit(1i64));
     let expr = match spec.func {
         AggFunc::Count => agg::count(value_or_one()),
@@ -227,6 +244,7 @@ fn aggregate_expr(spec: &AggregateSpec, table: &RelatedSchema) -> DfExpr {
         }),
         (None, _) => expr,
     };
+    let expr = if cast_after { as_date(expr) } else { expr };
     expr.alias(&spec.name)
 }
 
@@ -327,7 +345,8 @@ pub fn features_plan(
         .planning("the features table")
 }
 
-/// The members of the features table for whom `predicate` holds.
+/// The members of the features table for whom `predicate` holds. The features table has one
+/// row per member (universe keys are checked unique before any evaluation): no `DISTINCT`.
 pub fn criterion_plan(
     features: Arc<dyn TableSource>,
     key: &str,
@@ -338,8 +357,6 @@ pub fn criterion_plan(
         .filter(predicate.to_df())
         .planning("a criterion")?
         .project(vec![ident(key)])
-        .planning("a criterion")?
-        .distinct()
         .planning("a criterion")?
         .build()
         .planning("a criterion")

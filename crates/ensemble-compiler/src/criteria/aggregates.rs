@@ -41,8 +41,7 @@ impl<'a> CriterionLowerer<'a> {
                 )));
             };
             let start = self.date_before(window, span)?;
-            let time_value = related_column(table, time, span)?;
-            conditions.push(self.window_test(time_value.expr, start));
+            conditions.push(self.time_window(table, time, start, span)?);
         }
         let filter = conditions.into_iter().reduce(Value::and);
         let name = canonical_aggregate(aggregate);
@@ -147,4 +146,30 @@ fn aggregate_type(
             (Some(column.name.clone()), ty)
         }
     })
+}
+
+impl CriterionLowerer<'_> {
+    /// The rows of `table` whose `time` is in the window after `start`, up to the as-of
+    /// date (calendar days): raw timestamps compared with day boundaries where the type
+    /// allows (see [`crate::days`]), else dates.
+    fn time_window(
+        &self,
+        table: &RelatedSchema,
+        time: &str,
+        start: NaiveDate,
+        span: Span,
+    ) -> Result<Value, CheckError> {
+        let data_type = table.schema.field_with_name(time).map(|f| f.data_type());
+        let bounds = data_type.ok().and_then(|t| {
+            let after = crate::days::start_of_next_day(t, start)?;
+            let before = crate::days::start_of_next_day(t, self.as_of)?;
+            Some((after, before))
+        });
+        if let Some((after, before)) = bounds {
+            let column = ident(time);
+            return Ok(column.clone().gt_eq(lit(after)).and(column.lt(lit(before))));
+        }
+        let time_value = related_column(table, time, span)?;
+        Ok(self.window_test(time_value.expr, start))
+    }
 }

@@ -365,7 +365,7 @@ impl<'a> CriterionLowerer<'a> {
     }
 
     /// `start < d <= today`: the window's dates, the as-of cut included.
-    fn window_test(&self, date: Value, start: NaiveDate) -> Value {
+    pub(super) fn window_test(&self, date: Value, start: NaiveDate) -> Value {
         date.clone()
             .gt(date_value(start).expr)
             .and(date.lt_eq(date_value(self.as_of).expr))
