@@ -240,3 +240,43 @@ async fn explain_shows_the_reading_and_the_plans() {
     assert_eq!(explanation.steps.len(), 5);
     insta::assert_snapshot!(explanation.to_string());
 }
+
+#[tokio::test]
+async fn a_new_threshold_on_known_values_reuses_the_features_table() {
+    let (_dir, mut session) = demo_session().await;
+    let first = session
+        .evaluate("[sum(purchases.amount within 12 months) >= 1000]")
+        .await
+        .expect("evaluates");
+    assert!(!first.features.as_ref().expect("a pass").reused);
+    let edited = session
+        .evaluate("[sum(purchases.amount within 12 months) >= 500]")
+        .await
+        .expect("evaluates");
+    let pass = edited.features.as_ref().expect("a pass");
+    assert!(pass.reused && pass.tables.is_empty(), "{pass:?}");
+    let (_other, mut fresh) = demo_session().await;
+    let expected = fresh
+        .evaluate("[sum(purchases.amount within 12 months) >= 500]")
+        .await
+        .expect("evaluates");
+    assert_eq!(keys(&edited.members), keys(&expected.members));
+    // A new aggregate needs a pass; the known ones come along for the next edit.
+    let added = session
+        .evaluate("[count(visits) > 3] ∩ [sum(purchases.amount within 12 months) >= 200]")
+        .await
+        .expect("evaluates");
+    assert!(!added.features.as_ref().expect("a pass").reused);
+    let back = session
+        .evaluate("[sum(purchases.amount within 12 months) >= 700]")
+        .await
+        .expect("evaluates");
+    assert!(back.features.as_ref().expect("a pass").reused);
+    // Another date is another state: no reuse.
+    session.set_as_of(chrono::NaiveDate::from_ymd_opt(2026, 1, 31).expect("a date"));
+    let other_date = session
+        .evaluate("[sum(purchases.amount within 12 months) >= 700]")
+        .await
+        .expect("evaluates");
+    assert!(!other_date.features.as_ref().expect("a pass").reused);
+}

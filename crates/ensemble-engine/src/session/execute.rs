@@ -1,7 +1,7 @@
 //! Evaluating a step graph: the features pass, each step materialised or reused from the
 //! step store.
 
-use super::store::{CacheScope, CachedStep};
+use super::store::{CacheScope, CachedFeatures, CachedStep};
 use super::*;
 
 impl Session {
@@ -73,7 +73,7 @@ impl Session {
     /// The per-member values of every criterion leaf that must be (re)computed, in one
     /// grouped pass per related table; nothing when every leaf is cached.
     async fn features_pass(
-        &self,
+        &mut self,
         graph: &StepGraph,
         scope: CacheScope,
     ) -> Result<(Option<FeaturesPass>, Option<Arc<dyn TableSource>>), EngineError> {
@@ -90,7 +90,24 @@ impl Session {
         if !uncached {
             return Ok((None, None));
         }
+        // A leaf reading values the session computed at this date over these files (a new
+        // threshold, a new combination) filters the features table it already has.
+        let scope_key = scope.key("features");
         let started = Instant::now();
+        if let Some(cached) = self.store.features(&scope_key) {
+            if cached.covers(&needs) {
+                let pass = FeaturesPass {
+                    rows: cached.rows,
+                    elapsed: started.elapsed(),
+                    tables: Vec::new(),
+                    plan: String::new(),
+                    reused: true,
+                };
+                return Ok((Some(pass), Some(provider_as_source(cached.table.clone()))));
+            }
+            // Keep what was known: the next edit may go back to it.
+            needs.extend(&cached.needs);
+        }
         let (plan, tables) = self.features_plan(&needs, scope.as_of)?;
         let plan_text = plan.display_indent().to_string();
         let (table, rows) = self.materialise(plan, "the per-member aggregates").await?;
@@ -99,7 +116,14 @@ impl Session {
             elapsed: started.elapsed(),
             tables,
             plan: plan_text,
+            reused: false,
         };
+        self.store.keep_features(CachedFeatures {
+            scope: scope_key,
+            needs,
+            table: table.clone(),
+            rows,
+        });
         Ok((Some(pass), Some(provider_as_source(table))))
     }
 

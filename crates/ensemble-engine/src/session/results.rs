@@ -13,6 +13,8 @@ pub struct FeaturesPass {
     pub tables: Vec<String>,
     /// The DataFusion plan.
     pub plan: String,
+    /// Whether the session's features table already held every value (no table scanned).
+    pub reused: bool,
 }
 
 /// The result of evaluating a set expression.

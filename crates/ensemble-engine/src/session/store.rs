@@ -41,9 +41,39 @@ impl CacheScope {
     }
 }
 
+/// The last features table: the per-member values of one evaluation date over one state of
+/// the data, with what it holds.
+#[derive(Debug, Clone)]
+pub(super) struct CachedFeatures {
+    /// `CacheScope::key` of the pass.
+    pub(super) scope: String,
+    /// Its columns: universe columns, aggregates and buckets.
+    pub(super) needs: ensemble_compiler::Needs,
+    /// The rows.
+    pub(super) table: Arc<MemTable>,
+    /// How many (one per member).
+    pub(super) rows: usize,
+}
+
+impl CachedFeatures {
+    /// Whether every value `needs` asks for is a column of this table.
+    pub(super) fn covers(&self, needs: &ensemble_compiler::Needs) -> bool {
+        needs.columns.is_subset(&self.needs.columns)
+            && needs
+                .aggregates
+                .keys()
+                .all(|k| self.needs.aggregates.contains_key(k))
+            && needs
+                .windows
+                .keys()
+                .all(|k| self.needs.windows.contains_key(k))
+    }
+}
+
 /// The session's steps (see the module documentation).
 #[derive(Debug, Default)]
 pub(super) struct StepStore {
+    features: Option<CachedFeatures>,
     cache: HashMap<String, CachedStep>,
     order: Vec<String>,
     registered: Vec<String>,
@@ -57,10 +87,21 @@ impl StepStore {
         self.cache.get(cache_key)
     }
 
-    /// Forgets every cached step.
+    /// Forgets every cached step and the features table.
     pub(super) fn clear_cache(&mut self) {
         self.cache.clear();
         self.order.clear();
+        self.features = None;
+    }
+
+    /// The last features table, if it was computed in `scope` (a `CacheScope::key`).
+    pub(super) fn features(&self, scope: &str) -> Option<&CachedFeatures> {
+        self.features.as_ref().filter(|f| f.scope == scope)
+    }
+
+    /// Keeps a features table (one at a time: it holds a row per member).
+    pub(super) fn keep_features(&mut self, features: CachedFeatures) {
+        self.features = Some(features);
     }
 
     /// The last evaluation.
