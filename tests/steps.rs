@@ -261,12 +261,28 @@ async fn a_new_threshold_on_known_values_reuses_the_features_table() {
         .await
         .expect("evaluates");
     assert_eq!(keys(&edited.members), keys(&expected.members));
-    // A new aggregate needs a pass; the known ones come along for the next edit.
-    let added = session
-        .evaluate("[count(visits) > 3] ∩ [sum(purchases.amount within 12 months) >= 200]")
-        .await
-        .expect("evaluates");
-    assert!(!added.features.as_ref().expect("a pass").reused);
+    // A new aggregate pays for its own table only, joined onto the known values.
+    let both = "[count(visits) > 3] ∩ [sum(purchases.amount within 12 months) >= 200]";
+    let added = session.evaluate(both).await.expect("evaluates");
+    let pass = added.features.as_ref().expect("a pass");
+    assert!(!pass.reused);
+    assert_eq!(pass.tables, ["visits"], "{}", pass.plan);
+    let expected = fresh.evaluate(both).await.expect("evaluates");
+    assert_eq!(keys(&added.members), keys(&expected.members));
+    // A new universe column and a new bucket over a known value.
+    let wider = "[ntile(sum(purchases.amount within 12 months), 4) = 4 and city = 'Paris']";
+    let extended = session.evaluate(wider).await.expect("evaluates");
+    let expected = fresh.evaluate(wider).await.expect("evaluates");
+    assert_eq!(keys(&extended.members), keys(&expected.members));
+    let bucket = "[ntile(count(visits), 3) = 1]";
+    let extended = session.evaluate(bucket).await.expect("evaluates");
+    let pass = extended.features.as_ref().expect("a pass");
+    assert!(
+        pass.tables.is_empty(),
+        "a bucket over known values scans nothing"
+    );
+    let expected = fresh.evaluate(bucket).await.expect("evaluates");
+    assert_eq!(keys(&extended.members), keys(&expected.members));
     let back = session
         .evaluate("[sum(purchases.amount within 12 months) >= 700]")
         .await

@@ -80,6 +80,34 @@ impl Needs {
     }
 }
 
+impl Needs {
+    /// What these needs ask for beyond `known`: universe columns, aggregates and buckets
+    /// `known` does not have (fields are not features: left out).
+    pub fn beyond(&self, known: &Needs) -> Needs {
+        Needs {
+            columns: self.columns.difference(&known.columns).cloned().collect(),
+            aggregates: self
+                .aggregates
+                .iter()
+                .filter(|(name, _)| !known.aggregates.contains_key(*name))
+                .map(|(name, spec)| (name.clone(), spec.clone()))
+                .collect(),
+            windows: self
+                .windows
+                .iter()
+                .filter(|(name, _)| !known.windows.contains_key(*name))
+                .map(|(name, spec)| (name.clone(), spec.clone()))
+                .collect(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// Nothing asked for.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty() && self.aggregates.is_empty() && self.windows.is_empty()
+    }
+}
+
 impl FeaturesSpec<'_> {
     /// The related tables scanned, each once, in order.
     pub fn tables(&self) -> Vec<String> {

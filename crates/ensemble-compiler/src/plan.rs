@@ -257,19 +257,70 @@ pub fn lower_features(
     as_of: NaiveDate,
     sources: &BTreeMap<String, Arc<dyn TableSource>>,
 ) -> Result<LogicalPlan, PlanError> {
-    let source = |table: &str| {
-        sources
-            .get(table)
-            .cloned()
-            .ok_or_else(|| PlanError::DataFusion {
-                what: format!("the scan of {table}"),
-                source: datafusion::error::DataFusionError::Plan(format!(
-                    "no source for table {table}"
-                )),
-            })
-    };
     let universe = &catalog.universe;
-    let universe_rows = universe_plan(source(&universe.table)?, universe, as_of, spec.columns)?;
+    let universe_rows = universe_plan(
+        table_source(sources, &universe.table)?,
+        universe,
+        as_of,
+        spec.columns,
+    )?;
+    let passes = lower_passes(spec, catalog, as_of, sources)?;
+    features_plan(
+        universe_rows,
+        &universe.key,
+        spec.columns,
+        passes,
+        &spec.buckets,
+    )
+}
+
+/// Extends a features table the session already has (`known`, whose columns besides the key
+/// are `known_columns`) with the aggregates and buckets of `spec`: only the new passes scan
+/// their tables. `spec` must need no universe column `known` lacks.
+pub fn lower_features_onto(
+    known: LogicalPlan,
+    known_columns: &BTreeSet<String>,
+    spec: &FeaturesSpec<'_>,
+    catalog: &CatalogSchema,
+    as_of: NaiveDate,
+    sources: &BTreeMap<String, Arc<dyn TableSource>>,
+) -> Result<LogicalPlan, PlanError> {
+    let passes = lower_passes(spec, catalog, as_of, sources)?;
+    features_plan(
+        known,
+        &catalog.universe.key,
+        known_columns,
+        passes,
+        &spec.buckets,
+    )
+}
+
+fn table_source(
+    sources: &BTreeMap<String, Arc<dyn TableSource>>,
+    table: &str,
+) -> Result<Arc<dyn TableSource>, PlanError> {
+    sources
+        .get(table)
+        .cloned()
+        .ok_or_else(|| PlanError::DataFusion {
+            what: format!("the scan of {table}"),
+            source: datafusion::error::DataFusionError::Plan(format!(
+                "no source for table {table}"
+            )),
+        })
+}
+
+/// A pass's plan, its label (its member column is [`member_column`]`(label)`) and the
+/// aggregates it computes.
+pub type LoweredPass<'a> = (LogicalPlan, String, Vec<&'a AggregateSpec>);
+
+/// One plan per table pass of `spec`, with its label and aggregates.
+fn lower_passes<'a>(
+    spec: &FeaturesSpec<'a>,
+    catalog: &CatalogSchema,
+    as_of: NaiveDate,
+    sources: &BTreeMap<String, Arc<dyn TableSource>>,
+) -> Result<Vec<LoweredPass<'a>>, PlanError> {
     let mut passes = Vec::with_capacity(spec.passes.len());
     for pass in &spec.passes {
         let related = catalog
@@ -282,27 +333,16 @@ pub fn lower_features(
                     pass.table
                 )),
             })?;
+        let source = table_source(sources, pass.table)?;
         let plan = match pass.kind {
-            PassKind::Grouped => {
-                aggregate_plan(source(pass.table)?, related, as_of, &pass.aggregates)?
+            PassKind::Grouped => aggregate_plan(source, related, as_of, &pass.aggregates)?,
+            PassKind::DistinctCount => {
+                distinct_count_plan(source, related, as_of, pass.aggregates[0], &pass.label)?
             }
-            PassKind::DistinctCount => distinct_count_plan(
-                source(pass.table)?,
-                related,
-                as_of,
-                pass.aggregates[0],
-                &pass.label,
-            )?,
         };
         passes.push((plan, pass.label.clone(), pass.aggregates.clone()));
     }
-    features_plan(
-        universe_rows,
-        &universe.key,
-        spec.columns,
-        passes,
-        &spec.buckets,
-    )
+    Ok(passes)
 }
 
 /// The features table: universe (key and `columns`) left-joined with every aggregate pass,
@@ -312,7 +352,7 @@ pub fn features_plan(
     universe: LogicalPlan,
     key: &str,
     columns: &BTreeSet<String>,
-    passes: Vec<(LogicalPlan, String, Vec<&AggregateSpec>)>,
+    passes: Vec<LoweredPass<'_>>,
     windows: &[&WindowSpec],
 ) -> Result<LogicalPlan, PlanError> {
     let mut builder = LogicalPlanBuilder::from(universe);

@@ -91,24 +91,38 @@ impl Session {
             return Ok((None, None));
         }
         // A leaf reading values the session computed at this date over these files (a new
-        // threshold, a new combination) filters the features table it already has.
+        // threshold, a new combination) filters the features table it already has; a leaf
+        // with new values scans for those only and joins them onto it.
         let scope_key = scope.key("features");
         let started = Instant::now();
-        if let Some(cached) = self.store.features(&scope_key) {
-            if cached.covers(&needs) {
+        let known = self.store.features(&scope_key).cloned();
+        let (plan, tables, all_needs) = match known {
+            Some(known) if known.covers(&needs) => {
                 let pass = FeaturesPass {
-                    rows: cached.rows,
+                    rows: known.rows,
                     elapsed: started.elapsed(),
                     tables: Vec::new(),
                     plan: String::new(),
                     reused: true,
                 };
-                return Ok((Some(pass), Some(provider_as_source(cached.table.clone()))));
+                return Ok((Some(pass), Some(provider_as_source(known.table))));
             }
-            // Keep what was known: the next edit may go back to it.
-            needs.extend(&cached.needs);
-        }
-        let (plan, tables) = self.features_plan(&needs, scope.as_of)?;
+            Some(known) if needs.beyond(&known.needs).columns.is_empty() => {
+                let missing = needs.beyond(&known.needs);
+                let (plan, tables) = self.extended_features_plan(&known, &missing, scope.as_of)?;
+                let mut all = known.needs.clone();
+                all.extend(&missing);
+                (plan, tables, all)
+            }
+            known => {
+                // New universe columns: one pass for everything, known values included.
+                if let Some(known) = known {
+                    needs.extend(&known.needs);
+                }
+                let (plan, tables) = self.features_plan(&needs, scope.as_of)?;
+                (plan, tables, needs)
+            }
+        };
         let plan_text = plan.display_indent().to_string();
         let (table, rows) = self.materialise(plan, "the per-member aggregates").await?;
         let pass = FeaturesPass {
@@ -120,11 +134,43 @@ impl Session {
         };
         self.store.keep_features(CachedFeatures {
             scope: scope_key,
-            needs,
+            needs: all_needs,
             table: table.clone(),
             rows,
         });
         Ok((Some(pass), Some(provider_as_source(table))))
+    }
+
+    /// The known features table joined with passes for the `missing` values only.
+    fn extended_features_plan(
+        &self,
+        known: &CachedFeatures,
+        missing: &ensemble_compiler::Needs,
+        as_of: NaiveDate,
+    ) -> Result<(LogicalPlan, Vec<String>), EngineError> {
+        let spec = missing.features();
+        let tables = spec.tables();
+        let mut sources = std::collections::BTreeMap::new();
+        for table in &tables {
+            sources.insert(table.clone(), self.source_now(table)?);
+        }
+        let known_plan = LogicalPlanBuilder::scan(
+            planner::FEATURES_TABLE,
+            provider_as_source(known.table.clone()),
+            None,
+        )
+        .and_then(|b| b.build())
+        .map_err(|e| EngineError::execution("the known features", e))?;
+        let known_columns = known.needs.feature_columns().map(String::from).collect();
+        let plan = planner::lower_features_onto(
+            known_plan,
+            &known_columns,
+            &spec,
+            &self.catalog.schema,
+            as_of,
+            &sources,
+        )?;
+        Ok((plan, tables))
     }
 
     /// The plan of one step not in the cache: its inputs are the features table (a leaf) or
