@@ -52,8 +52,9 @@ const SQL: &[(&str, &str)] = &[
                      OR (u.signup_date > DATE '2025-06-30' AND u.signup_date <= DATE '2026-06-30'))"),
     ("nouveaux_prospects", "SELECT customer_id FROM prospects JOIN u USING (customer_id)
                             WHERE signup_date > DATE '2026-05-31'"),
-    ("result", "SELECT customer_id FROM clients WHERE customer_id NOT IN
-                (SELECT customer_id FROM acheteurs_recents JOIN vip USING (customer_id))"),
+    ("both", "SELECT customer_id FROM acheteurs_recents JOIN vip USING (customer_id)"),
+    ("result", "SELECT c.customer_id FROM clients c LEFT JOIN both b ON c.customer_id = b.customer_id
+                WHERE b.customer_id IS NULL"),
 ];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -123,7 +124,7 @@ async fn sql_side(dir: &Path) -> Vec<usize> {
             .downcast_ref::<datafusion::arrow::array::Int64Array>()
             .expect("a count")
             .value(0);
-        if !matches!(*name, "u" | "p" | "v") {
+        if !matches!(*name, "u" | "p" | "v" | "both") {
             sizes.push(n as usize);
         }
     }
