@@ -1,6 +1,7 @@
 //! The canonical workload, side by side with the same work written as plain DataFusion SQL
 //! (one `CREATE TABLE` per step), in one run: medians and their ratio, then the warm edit
-//! (a new threshold on known values) and one set operation.
+//! (a new threshold on known values), a set operation on two steps of nearly every member and
+//! the overlap matrix of ten sets.
 //!
 //! `cargo bench --bench workload` — on `ENSEMBLE_BENCH_DIR` (default `data/bench`), generated
 //! first with `ENSEMBLE_BENCH_CUSTOMERS` customers (default 1 000 000) when the directory has
@@ -151,8 +152,31 @@ where
     (median(times), sizes)
 }
 
-/// The warm edit and one set operation, as the REPL would see them.
-async fn warm_edit(catalog: &Path) -> (Duration, Duration) {
+/// Ten sets over the workload's segments, for the overlap matrix.
+const TEN_SETS: [&str; 10] = [
+    "all",
+    "presque_tous",
+    "sans_avis",
+    "clients",
+    "acheteurs_recents",
+    "vip",
+    "endormis",
+    "prospects",
+    "[has purchases within 24 months]",
+    "[no visits within 12 months]",
+];
+
+/// What the REPL would see after the workload: the warm edit and its slowest set operation,
+/// a set operation on two steps of nearly every member, the overlap matrix of ten sets.
+struct Interactive {
+    edit: Duration,
+    edit_set_op: Duration,
+    big_set_op: Duration,
+    big_sizes: (usize, usize),
+    overlaps: Duration,
+}
+
+async fn interactive(catalog: &Path) -> Interactive {
     let mut session = Session::open(catalog).await.expect("opens");
     session
         .run_script(SCRIPT, "bench")
@@ -167,15 +191,43 @@ async fn warm_edit(catalog: &Path) -> (Duration, Duration) {
         .await
         .expect("the edit runs");
     let edit = started.elapsed();
-    let evaluation = edited.last_evaluation().expect("an evaluation");
-    let set_op = evaluation
-        .steps
+    let slowest_set_op = |evaluation: &ensemble::Evaluation| {
+        evaluation
+            .steps
+            .iter()
+            .filter(|s| matches!(s.kind, ensemble::StepKind::Set { .. }) && !s.reused)
+            .map(|s| s.elapsed)
+            .max()
+            .unwrap_or_default()
+    };
+    let edit_set_op = slowest_set_op(edited.last_evaluation().expect("an evaluation"));
+    let big = session
+        .run_script(
+            "segment presque_tous = all - [has purchases within 7 days];
+             segment sans_avis = [no reviews within 12 months];
+             presque_tous; sans_avis; presque_tous ∩ sans_avis;",
+            "big",
+        )
+        .await
+        .expect("the big sets run");
+    let sizes: Vec<usize> = big
+        .outcomes
         .iter()
-        .filter(|s| matches!(s.kind, ensemble::StepKind::Set { .. }) && !s.reused)
-        .map(|s| s.elapsed)
-        .max()
-        .unwrap_or_default();
-    (edit, set_op)
+        .filter_map(|o| match o {
+            ensemble::Outcome::Evaluated(e) => Some(e.count()),
+            _ => None,
+        })
+        .collect();
+    let big_set_op = slowest_set_op(big.last_evaluation().expect("an evaluation"));
+    let sets: Vec<String> = TEN_SETS.map(String::from).to_vec();
+    let overlaps = session.overlaps(&sets).await.expect("counts").counting;
+    Interactive {
+        edit,
+        edit_set_op,
+        big_set_op,
+        big_sizes: (sizes[0], sizes[1]),
+        overlaps,
+    }
 }
 
 fn main() {
@@ -187,29 +239,29 @@ fn main() {
         let (ours, our_sizes) = timed(runs, || ensemble_side(&catalog)).await;
         let (sql, sql_sizes) = timed(runs, || sql_side(&dir)).await;
         assert_eq!(our_sizes, sql_sizes, "both sides find the same members");
-        let (edit, set_op) = warm_edit(&catalog).await;
+        let after = interactive(&catalog).await;
         println!(
             "datamart: {} ({runs} runs per side, medians)",
             dir.display()
         );
         println!("segment sizes: {our_sizes:?}");
-        println!("{:<44} {:>10.1?}", "ensemble: the canonical workload", ours);
+        let line = |what: &str, time: Duration| println!("{what:<52} {time:>10.1?}");
+        line("ensemble: the canonical workload", ours);
+        line("plain DataFusion SQL: the same work", sql);
         println!(
-            "{:<44} {:>10.1?}",
-            "plain DataFusion SQL: the same work", sql
-        );
-        println!(
-            "{:<44} {:>10.2}",
+            "{:<52} {:>10.2}",
             "ratio ensemble / SQL",
             ours.as_secs_f64() / sql.as_secs_f64()
         );
-        println!(
-            "{:<44} {:>10.1?}",
-            "warm edit: vip ≥ 500 and the compound", edit
+        line("warm edit: vip ≥ 500 and the compound", after.edit);
+        line("slowest set operation of the edit", after.edit_set_op);
+        line(
+            &format!(
+                "set operation on {} and {} members",
+                after.big_sizes.0, after.big_sizes.1
+            ),
+            after.big_set_op,
         );
-        println!(
-            "{:<44} {:>10.1?}",
-            "slowest set operation of the edit", set_op
-        );
+        line("overlap matrix of 10 sets (counting)", after.overlaps);
     });
 }

@@ -365,6 +365,67 @@ async fn a_memory_limit_fails_the_statement_with_its_name() {
     );
 }
 
+/// From a limit far too small to a comfortable one, a grouped, sorted and windowed workload
+/// (an RFM score and a distinct count) either finds the same members as without a limit
+/// (operators spilled what did not fit) or fails with the limit named, never aborts; the
+/// catalog's own `memory_limit` is in force when no option overrides it.
+#[tokio::test]
+async fn any_memory_limit_spills_or_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = ensemble::demo::write_demo_datamart(dir.path(), Default::default()).unwrap();
+    let script = "score rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases), monetary: sum(purchases.amount), buckets: 5);
+                  [rfm.score = '555' or count_distinct(purchases.category) > 3];";
+    let answer = |options: SessionOptions| {
+        let catalog = catalog.clone();
+        async move {
+            let mut session = Session::open_with(&catalog, &options).await?;
+            session.set_as_of(ensemble::demo::DemoConfig::default().as_of);
+            let run = session.run_script(script, "limits").await?;
+            let evaluation = run.last_evaluation().expect("an evaluation");
+            Ok::<_, EngineError>(common::keys(&evaluation.members))
+        }
+    };
+    let expected = answer(SessionOptions::default()).await.unwrap();
+    assert!(!expected.is_empty());
+    let (mut spilled_or_fit, mut refused) = (0, 0);
+    for limit in [1 << 10, 1 << 16, 1 << 20, 1 << 22, 1 << 24, 1 << 28] {
+        match answer(SessionOptions {
+            memory_limit: Some(limit),
+        })
+        .await
+        {
+            Ok(members) => {
+                assert_eq!(members, expected, "limit {limit}");
+                spilled_or_fit += 1;
+            }
+            Err(error) => {
+                let text = error.render(false);
+                assert!(text.contains("out of memory"), "limit {limit}: {text}");
+                assert!(text.contains("--memory-limit"), "limit {limit}: {text}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused >= 1 && spilled_or_fit >= 1,
+        "{refused} {spilled_or_fit}"
+    );
+    // The catalog's setting: a tiny one refuses the same work.
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    std::fs::write(&catalog, format!("memory_limit = \"1K\"\n{text}")).unwrap();
+    let error = answer(SessionOptions::default()).await.unwrap_err();
+    assert!(error.render(false).contains("out of memory"));
+    std::fs::write(&catalog, format!("memory_limit = \"lots\"\n{text}")).unwrap();
+    let error = answer(SessionOptions::default()).await.unwrap_err();
+    assert!(
+        error
+            .render(false)
+            .contains("memory_limit in the catalog: 'lots' is not a size"),
+        "{}",
+        error.render(false)
+    );
+}
+
 // --- Terminal safety ------------------------------------------------------------------------
 
 #[tokio::test]

@@ -55,6 +55,10 @@ pub struct CatalogFile {
         skip_serializing_if = "Option::is_none"
     )]
     pub as_of: Option<NaiveDate>,
+    /// The memory the query operators of a session on this catalog may hold at once
+    /// (`memory_limit = "4G"`); `--memory-limit` and `ENSEMBLE_MEMORY_LIMIT` override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
     /// `[universe]`.
     #[serde(default)]
     pub universe: UniverseSection,

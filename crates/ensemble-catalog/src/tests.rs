@@ -3,6 +3,7 @@ use super::*;
 fn generated() -> CatalogFile {
     CatalogFile {
         as_of: NaiveDate::from_ymd_opt(2026, 6, 30),
+        memory_limit: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

@@ -234,7 +234,7 @@ fn explain_prints_the_reading_and_plans() {
         "{text}"
     );
     assert!(text.contains("TableScan: purchases"));
-    assert!(text.contains("LeftAnti Join"));
+    assert!(text.contains("MemberBitmap: step_1 − step_4"), "{text}");
 }
 
 #[test]

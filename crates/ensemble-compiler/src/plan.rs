@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
     cast, ident, lit, when, Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
     SortExpr, TableSource,
 };
-use ensemble_syntax::{AggFunc, SetOp};
+use ensemble_syntax::AggFunc;
 
 use crate::catalog::{CatalogSchema, RelatedSchema, UniverseSchema};
 use crate::criteria::{days_from_epoch, AggregateSpec, WindowSpec};
@@ -400,48 +400,4 @@ pub fn criterion_plan(
         .planning("a criterion")?
         .build()
         .planning("a criterion")
-}
-
-/// A set operation on two materialised steps (both duplicate-free sets of keys).
-pub fn set_plan(
-    op: SetOp,
-    left: (&str, Arc<dyn TableSource>),
-    right: (&str, Arc<dyn TableSource>),
-    key: &str,
-) -> Result<LogicalPlan, PlanError> {
-    let what = format!("{} {} {}", left.0, op.symbol(), right.0);
-    let scan = |(name, source): (&str, Arc<dyn TableSource>)| {
-        LogicalPlanBuilder::scan(name, source, None).planning(what.as_str())
-    };
-    let on = || (vec![Column::from_name(key)], vec![Column::from_name(key)]);
-    let semi_or_anti = |a, b, join| -> Result<LogicalPlanBuilder, PlanError> {
-        let b = scan(b)?.build().planning(what.as_str())?;
-        let (l, r) = on();
-        scan(a)?.join(b, join, (l, r), None).planning(what.as_str())
-    };
-    let builder = match op {
-        SetOp::Intersect => semi_or_anti(left, right, JoinType::LeftSemi)?,
-        SetOp::Difference => semi_or_anti(left, right, JoinType::LeftAnti)?,
-        // Sets are duplicate-free: left ∪ (right − left) needs no DISTINCT.
-        SetOp::Union => {
-            let only_right = semi_or_anti(right.clone(), left.clone(), JoinType::LeftAnti)?
-                .build()
-                .planning(what.as_str())?;
-            scan(left)?.union(only_right).planning(what.as_str())?
-        }
-        // (left − right) ∪ (right − left): disjoint, so UNION ALL.
-        SetOp::SymmetricDifference => {
-            let only_right = semi_or_anti(right.clone(), left.clone(), JoinType::LeftAnti)?
-                .build()
-                .planning(what.as_str())?;
-            semi_or_anti(left, right, JoinType::LeftAnti)?
-                .union(only_right)
-                .planning(what.as_str())?
-        }
-    };
-    builder
-        .project(vec![ident(key)])
-        .planning(what.as_str())?
-        .build()
-        .planning(what)
 }

@@ -176,27 +176,7 @@ fn logical_plans() {
         &[],
     )
     .expect("plans");
-    let key: SchemaRef = Arc::new(Schema::new(vec![Field::new(
-        "customer_id",
-        DataType::Int64,
-        false,
-    )]));
-    let mut out = format!("features:\n{}\n", features.display_indent());
-    for op in [
-        ensemble_syntax::SetOp::Intersect,
-        ensemble_syntax::SetOp::Union,
-        ensemble_syntax::SetOp::Difference,
-        ensemble_syntax::SetOp::SymmetricDifference,
-    ] {
-        let plan = plan::set_plan(
-            op,
-            ("step_1", source(key.clone())),
-            ("step_2", source(key.clone())),
-            "customer_id",
-        )
-        .expect("plans");
-        out.push_str(&format!("\n{}:\n{}\n", op.name(), plan.display_indent()));
-    }
+    let out = format!("features:\n{}\n", features.display_indent());
     insta::assert_snapshot!(out);
 }
 

@@ -335,6 +335,7 @@ pub fn demo_catalog(as_of: NaiveDate) -> ensemble_catalog::CatalogFile {
     };
     CatalogFile {
         as_of: Some(as_of),
+        memory_limit: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

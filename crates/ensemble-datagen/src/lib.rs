@@ -195,6 +195,7 @@ pub fn catalog(as_of: NaiveDate) -> CatalogFile {
     }
     CatalogFile {
         as_of: Some(as_of),
+        memory_limit: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

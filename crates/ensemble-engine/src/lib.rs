@@ -9,6 +9,7 @@ mod deep;
 pub mod describe;
 pub mod error;
 pub mod integrity;
+pub mod members;
 pub mod options;
 pub mod session;
 pub mod steps;
@@ -18,7 +19,7 @@ pub use describe::{ColumnInfo, TableDescription, TableInfo};
 pub use error::EngineError;
 pub use options::{parse_size, SessionOptions, MEMORY_LIMIT_VARIABLE};
 pub use session::{
-    DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter, Listed, Outcome,
+    DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter, Listed, Outcome, Overlaps,
     PartitionCounts, ScriptCheck, ScriptRun, Session, Why,
 };
 pub use steps::{group_thousands, render_tree, render_tree_with, Step, StepKind};

@@ -26,28 +26,34 @@ const FALLBACK_MEMORY_LIMIT: usize = 4 << 30;
 #[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
     /// Bytes the query operators may hold at once; `None`: `ENSEMBLE_MEMORY_LIMIT` if set,
-    /// else 60 % of the machine's memory.
+    /// else the catalog's `memory_limit`, else 60 % of the machine's memory.
     pub memory_limit: Option<usize>,
 }
 
 impl SessionOptions {
-    /// The limit in force: the one given, the environment's, or the default.
-    pub fn effective_memory_limit(&self) -> Result<usize, EngineError> {
+    /// The limit in force: the one given, the environment's, the catalog's (`catalog`, its
+    /// `memory_limit` text), or the default.
+    pub fn effective_memory_limit(&self, catalog: Option<&str>) -> Result<usize, EngineError> {
         if let Some(limit) = self.memory_limit {
             return Ok(limit);
         }
-        match std::env::var(MEMORY_LIMIT_VARIABLE) {
-            Ok(text) => parse_size(&text).map_err(|message| EngineError::Config {
-                message: format!("{MEMORY_LIMIT_VARIABLE}: {message}"),
-            }),
-            Err(_) => Ok(default_memory_limit()),
+        let parsed = |text: &str, what: &str| {
+            parse_size(text).map_err(|message| EngineError::Config {
+                message: format!("{what}: {message}"),
+            })
+        };
+        match (std::env::var(MEMORY_LIMIT_VARIABLE), catalog) {
+            (Ok(text), _) => parsed(&text, MEMORY_LIMIT_VARIABLE),
+            (Err(_), Some(text)) => parsed(text, "memory_limit in the catalog"),
+            (Err(_), None) => Ok(default_memory_limit()),
         }
     }
 
-    /// The DataFusion runtime: a fair, spilling memory pool of the effective limit that
-    /// names its largest consumers when exhausted.
-    pub(crate) fn runtime(&self) -> Result<Arc<RuntimeEnv>, EngineError> {
-        let limit = self.effective_memory_limit()?;
+    /// The DataFusion runtime: a fair memory pool of the effective limit that names its
+    /// largest consumers when exhausted; operators that can spill do, to the system's
+    /// temporary directory.
+    pub(crate) fn runtime(&self, catalog: Option<&str>) -> Result<Arc<RuntimeEnv>, EngineError> {
+        let limit = self.effective_memory_limit(catalog)?;
         let pool = TrackConsumersPool::new(
             FairSpillPool::new(limit),
             NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),

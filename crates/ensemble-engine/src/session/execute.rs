@@ -1,8 +1,11 @@
 //! Evaluating a step graph: the features pass, each step materialised or reused from the
 //! step store.
 
+use roaring::RoaringBitmap;
+
 use super::store::{CacheScope, CachedFeatures, CachedStep};
 use super::*;
+use crate::members::MemberIndex;
 
 impl Session {
     /// Evaluates a checked graph: the features pass for the leaves not cached, every step
@@ -17,11 +20,13 @@ impl Session {
             as_of: self.as_of(),
             fingerprint: self.checked_fingerprint().await?,
         };
+        let index = self.member_index(scope.fingerprint).await?;
         let (features, features_source) = self.features_pass(&graph, scope).await?;
         let mut tables: Vec<Arc<MemTable>> = Vec::with_capacity(graph.steps.len());
+        let mut bitmaps: Vec<Arc<RoaringBitmap>> = Vec::with_capacity(graph.steps.len());
         let mut steps = Vec::with_capacity(graph.steps.len());
         let mut fresh = HashMap::new();
-        for (index, node) in graph.steps.iter().enumerate() {
+        for (position, node) in graph.steps.iter().enumerate() {
             if self.interrupt.is_interrupted() {
                 return Err(EngineError::Cancelled);
             }
@@ -30,8 +35,23 @@ impl Session {
             let (cached, reused) = match self.store.get(&cache_key) {
                 Some(cached) => (cached.clone(), true),
                 None => {
-                    let plan = self.step_plan(node, scope.as_of, &features_source, &tables)?;
-                    (self.materialise_step(plan, index, node).await?, false)
+                    let step = match &node.op {
+                        StepOp::Set { op, left, right } => {
+                            let members =
+                                crate::members::combine(*op, &bitmaps[*left], &bitmaps[*right]);
+                            let plan = crate::members::describe(
+                                *op,
+                                &format!("step_{}", left + 1),
+                                &format!("step_{}", right + 1),
+                            );
+                            self.keep_members(&index, members, plan, node)?
+                        }
+                        _ => {
+                            let plan = self.leaf_plan(node, scope.as_of, &features_source)?;
+                            self.materialise_step(plan, position, node, &index).await?
+                        }
+                    };
+                    (step, false)
                 }
             };
             let elapsed = if reused {
@@ -39,12 +59,13 @@ impl Session {
             } else {
                 step_started.elapsed()
             };
-            steps.push(step_of(index, node, &cached, elapsed, reused));
+            steps.push(step_of(position, node, &cached, elapsed, reused));
             tables.push(cached.table.clone());
+            bitmaps.push(cached.members.clone());
             fresh.insert(cache_key, cached);
         }
         let root = graph.root();
-        let members = self.sorted_members(tables[root].clone()).await?;
+        let members = index.batches(&bitmaps[root])?;
         let evaluation = Evaluation {
             as_of: scope.as_of,
             partitions: partition_counts(&graph, &steps),
@@ -55,9 +76,23 @@ impl Session {
             features,
             notes,
             elapsed: started.elapsed(),
+            numbers: bitmaps[root].clone(),
         };
         self.store.publish(&self.ctx, &evaluation, &tables, fresh)?;
         Ok(evaluation)
+    }
+
+    /// The member numbers of the data files whose fingerprint is `fingerprint` (built once
+    /// per state of the data).
+    async fn member_index(&mut self, fingerprint: u64) -> Result<Arc<MemberIndex>, EngineError> {
+        if let Some((built, index)) = &self.members {
+            if *built == fingerprint {
+                return Ok(index.clone());
+            }
+        }
+        let index = Arc::new(MemberIndex::build(&self.ctx, &self.catalog).await?);
+        self.members = Some((fingerprint, index.clone()));
+        Ok(index)
     }
 
     /// The data files' fingerprint, once their universe keys are checked.
@@ -89,6 +124,10 @@ impl Session {
         }
         if !uncached {
             return Ok((None, None));
+        }
+        // What the rest of the script reads at this date joins this pass.
+        if let Some(ahead) = self.prefetch.get(&scope.as_of) {
+            needs.extend(ahead);
         }
         // A leaf reading values the session computed at this date over these files (a new
         // threshold, a new combination) filters the features table it already has; a leaf
@@ -173,52 +212,61 @@ impl Session {
         Ok((plan, tables))
     }
 
-    /// The plan of one step not in the cache: its inputs are the features table (a leaf) or
-    /// earlier steps' tables (a set operation).
-    fn step_plan(
+    /// The plan of a leaf step not in the cache (`all` or a criterion over the features
+    /// table); set operations are computed on member numbers, not planned.
+    fn leaf_plan(
         &self,
         node: &ensemble_compiler::StepNode,
         as_of: NaiveDate,
         features: &Option<Arc<dyn TableSource>>,
-        tables: &[Arc<MemTable>],
     ) -> Result<LogicalPlan, EngineError> {
         let key = &self.catalog.schema.universe.key;
-        let input = |index: usize| {
-            (
-                format!("step_{}", index + 1),
-                provider_as_source(tables[index].clone()),
-            )
-        };
-        Ok(match &node.op {
-            StepOp::All => self.all_plan(as_of)?,
-            StepOp::Criterion(leaf) => planner::criterion_plan(
-                features
-                    .clone()
-                    .expect("the features pass ran for uncached leaves"),
+        match (&node.op, features) {
+            (StepOp::Criterion(leaf), Some(features)) => Ok(planner::criterion_plan(
+                features.clone(),
                 key,
                 &leaf.predicate,
-            )?,
-            StepOp::Set { op, left, right } => {
-                let (left, right) = (input(*left), input(*right));
-                planner::set_plan(*op, (&left.0, left.1), (&right.0, right.1), key)?
-            }
-        })
+            )?),
+            _ => self.all_plan(as_of),
+        }
     }
 
+    /// Runs a leaf's plan and keeps its members.
     async fn materialise_step(
         &self,
         plan: LogicalPlan,
-        index: usize,
+        position: usize,
         node: &ensemble_compiler::StepNode,
+        index: &MemberIndex,
     ) -> Result<CachedStep, EngineError> {
         let plan_text = plan.display_indent().to_string();
-        let (table, count) = self
-            .materialise(plan, &format!("step #{}", index + 1))
-            .await?;
+        let context = format!("step #{}", position + 1);
+        let (batches, schema) = self.collect(plan, &context).await?;
+        let members = index.bitmap(&batches)?;
+        let table = self.mem_table(schema, batches, &context)?;
         Ok(CachedStep {
             table,
-            count,
+            count: members.len() as usize,
+            members: Arc::new(members),
             plan: plan_text,
+            named: !node.names.is_empty(),
+        })
+    }
+
+    /// Keeps the members of a set operation, with their keys as a table.
+    fn keep_members(
+        &self,
+        index: &MemberIndex,
+        members: RoaringBitmap,
+        plan: String,
+        node: &ensemble_compiler::StepNode,
+    ) -> Result<CachedStep, EngineError> {
+        let table = self.mem_table(index.schema(), index.batches(&members)?, "a set operation")?;
+        Ok(CachedStep {
+            table,
+            count: members.len() as usize,
+            members: Arc::new(members),
+            plan,
             named: !node.names.is_empty(),
         })
     }
@@ -308,6 +356,16 @@ impl Session {
     ) -> Result<(Arc<MemTable>, usize), EngineError> {
         let (batches, schema) = self.collect(plan, context).await?;
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok((self.mem_table(schema, batches, context)?, rows))
+    }
+
+    /// Batches as an in-memory table spread over the session's partitions.
+    fn mem_table(
+        &self,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        context: &str,
+    ) -> Result<Arc<MemTable>, EngineError> {
         let partitions = self.ctx.copied_config().target_partitions().max(1);
         let mut split = vec![Vec::new(); partitions];
         for (i, batch) in batches.into_iter().enumerate() {
@@ -315,19 +373,7 @@ impl Session {
         }
         let table =
             MemTable::try_new(schema, split).map_err(|e| EngineError::execution(context, e))?;
-        Ok((Arc::new(table), rows))
-    }
-
-    pub(super) async fn sorted_members(
-        &self,
-        table: Arc<MemTable>,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        let key = &self.catalog.schema.universe.key;
-        let plan = LogicalPlanBuilder::scan("result", provider_as_source(table), None)
-            .and_then(|b| b.sort(vec![ident(key).sort(true, false)]))
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::execution("the result", e))?;
-        Ok(self.collect(plan, "the result").await?.0)
+        Ok(Arc::new(table))
     }
 }
 

@@ -59,33 +59,27 @@ impl Session {
         let mut steps = Vec::new();
         for (index, node) in graph.steps.iter().enumerate() {
             let plan = match &node.op {
-                StepOp::All => self.all_plan(as_of)?,
+                StepOp::All => self.all_plan(as_of)?.display_indent().to_string(),
                 StepOp::Criterion(leaf) => planner::criterion_plan(
                     features_source
                         .clone()
                         .unwrap_or_else(|| empty_source(key_schema.clone())),
                     &key,
                     &leaf.predicate,
-                )?,
-                StepOp::Set { op, left, right } => planner::set_plan(
+                )?
+                .display_indent()
+                .to_string(),
+                StepOp::Set { op, left, right } => crate::members::describe(
                     *op,
-                    (
-                        &format!("step_{}", left + 1),
-                        empty_source(key_schema.clone()),
-                    ),
-                    (
-                        &format!("step_{}", right + 1),
-                        empty_source(key_schema.clone()),
-                    ),
-                    &key,
-                )?,
+                    &format!("step_{}", left + 1),
+                    &format!("step_{}", right + 1),
+                ),
             };
-            let label = step_label(&graph, index);
             steps.push((
                 index + 1,
-                label,
+                step_label(&graph, index),
                 node.text.clone(),
-                plan.display_indent().to_string(),
+                plan,
             ));
         }
         let buckets = needs

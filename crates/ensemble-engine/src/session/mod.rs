@@ -29,12 +29,15 @@ use crate::steps::{render_tree, render_tree_with, Step, StepKind};
 mod exclusive;
 mod execute;
 mod inspect;
+mod lookahead;
+mod overlaps;
 mod results;
 mod script;
 mod store;
 mod why;
 
 pub use exclusive::{Exclusivity, Overlap};
+pub use overlaps::Overlaps;
 pub use results::{
     Evaluation, Explanation, FeaturesPass, Outcome, PartitionCounts, ScriptCheck, ScriptRun,
 };
@@ -123,6 +126,11 @@ pub struct Session {
     store: store::StepStore,
     /// The data fingerprint whose universe keys were checked (see `integrity`).
     keys_checked: Option<u64>,
+    /// While a script runs: what its bare expressions will read, by date, for the first
+    /// features pass to compute at once (see `lookahead`).
+    prefetch: HashMap<NaiveDate, ensemble_compiler::Needs>,
+    /// The member numbers, with the data fingerprint they were built for.
+    members: Option<(u64, Arc<crate::members::MemberIndex>)>,
 }
 
 impl Session {
@@ -137,7 +145,11 @@ impl Session {
         options: &SessionOptions,
     ) -> Result<Session, EngineError> {
         let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config_rt(config, options.runtime()?);
+        // The catalog's own limit; a catalog that cannot be read is reported by `open`.
+        let setting = ensemble_catalog::CatalogFile::read(path.as_ref())
+            .ok()
+            .and_then(|file| file.memory_limit);
+        let ctx = SessionContext::new_with_config_rt(config, options.runtime(setting.as_deref())?);
         let catalog = Catalog::open(path.as_ref(), &ctx).await?;
         Ok(Session {
             ctx,
@@ -150,6 +162,8 @@ impl Session {
             pinned_as_of: false,
             store: store::StepStore::default(),
             keys_checked: None,
+            prefetch: HashMap::new(),
+            members: None,
         })
     }
 

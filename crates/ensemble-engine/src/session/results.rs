@@ -38,6 +38,8 @@ pub struct Evaluation {
     pub partitions: Vec<PartitionCounts>,
     /// Total wall time.
     pub elapsed: Duration,
+    /// The members' numbers (see `crate::members`), for overlaps.
+    pub(super) numbers: Arc<roaring::RoaringBitmap>,
 }
 
 /// A partition's tiers in one evaluation.

@@ -1,5 +1,6 @@
 //! Statements: running and checking scripts, definitions, and how errors are located.
 
+use super::lookahead::checked_definition;
 use super::*;
 
 /// Where an expression given alone (not a script) comes from, in error messages.
@@ -21,6 +22,19 @@ impl Session {
         origin: &str,
     ) -> Result<ScriptRun, EngineError> {
         let (text, parsed) = self.start_script(source, origin)?;
+        self.prefetch = self.script_needs(&parsed.script.statements);
+        let run = self.run_statements(&parsed, &text, origin).await;
+        self.prefetch.clear();
+        run
+    }
+
+    /// The statements of a parsed script, in order (see [`Session::run_script`]).
+    async fn run_statements(
+        &mut self,
+        parsed: &ensemble_syntax::Parsed,
+        text: &Arc<str>,
+        origin: &str,
+    ) -> Result<ScriptRun, EngineError> {
         let mut run = ScriptRun {
             outcomes: Vec::new(),
             notes: parsed.notes.clone(),
@@ -36,10 +50,10 @@ impl Session {
                         })
                         .cloned()
                         .collect();
-                    let evaluation = self.evaluate_parsed(expr, notes, &text, origin).await?;
+                    let evaluation = self.evaluate_parsed(expr, notes, text, origin).await?;
                     Outcome::Evaluated(Box::new(evaluation))
                 }
-                _ => self.define(statement, &text, origin)?,
+                _ => self.define(statement, text, origin)?,
             };
             run.outcomes.push(outcome);
         }
@@ -160,7 +174,8 @@ impl Session {
         Ok((text, parsed))
     }
 
-    /// Applies a statement that is not a bare expression: `as of`, a field or a segment.
+    /// Applies a statement that is not a bare expression: `as of`, a field, a segment, a
+    /// partition or a score.
     pub(super) fn define(
         &mut self,
         statement: &ensemble_syntax::Statement,
@@ -183,25 +198,6 @@ impl Session {
                 }
                 Outcome::AsOf(self.as_of())
             }
-            StatementKind::Field { name, expr } => {
-                self.check_new_name(&name.name, name.span, text, origin, false)?;
-                let ty = self
-                    .checker()
-                    .check_field(&name.name, expr)
-                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
-                self.definitions.define_field(&name.name, expr.clone(), ty);
-                self.remember(&name.name, text, origin, statement_text);
-                Outcome::Field(name.name.clone())
-            }
-            StatementKind::Segment { name, expr } => {
-                self.check_new_name(&name.name, name.span, text, origin, true)?;
-                self.checker()
-                    .check_segment(&name.name, expr)
-                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
-                self.definitions.define_segment(&name.name, expr.clone());
-                self.remember(&name.name, text, origin, statement_text);
-                Outcome::Segment(name.name.clone())
-            }
             StatementKind::Evaluate(_) => {
                 return Err(self.language_error(
                     Diagnostic::error("an expression is evaluated, not defined", statement.span),
@@ -209,38 +205,18 @@ impl Session {
                     origin,
                 ))
             }
-            StatementKind::Partition {
-                name,
-                tiers,
-                otherwise,
-            } => {
-                self.check_new_name(&name.name, name.span, text, origin, true)?;
-                let partition = ensemble_compiler::PartitionDef {
-                    tiers: tiers.clone(),
-                    otherwise: otherwise.clone(),
-                };
-                self.checker()
-                    .check_partition(&name.name, &partition)
+            StatementKind::Field { name, .. }
+            | StatementKind::Segment { name, .. }
+            | StatementKind::Partition { name, .. }
+            | StatementKind::Score { name, .. } => {
+                let field = matches!(statement.kind, StatementKind::Field { .. });
+                self.check_new_name(&name.name, name.span, text, origin, !field)?;
+                let definition = checked_definition(&self.checker(), statement)
                     .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
-                self.definitions.define_partition(&name.name, partition);
+                let outcome = definition.outcome();
+                definition.apply(&mut self.definitions);
                 self.remember(&name.name, text, origin, statement_text);
-                Outcome::Partition(name.name.clone())
-            }
-            StatementKind::Score {
-                name,
-                function,
-                args,
-            } => {
-                self.check_new_name(&name.name, name.span, text, origin, true)?;
-                let score =
-                    ensemble_compiler::ScoreDef::from_arguments(function, args, statement.span)
-                        .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
-                self.checker()
-                    .check_score(&name.name, &score, name.span)
-                    .map_err(|e| self.check_error(e, text, origin, Some(&name.name)))?;
-                self.definitions.define_score(&name.name, score);
-                self.remember(&name.name, text, origin, statement_text);
-                Outcome::Score(name.name.clone())
+                outcome
             }
         })
     }

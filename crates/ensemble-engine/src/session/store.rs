@@ -21,6 +21,8 @@ const MAX_CACHED_NAMED_STEPS: usize = 256;
 #[derive(Debug, Clone)]
 pub(super) struct CachedStep {
     pub(super) table: Arc<MemTable>,
+    /// Its members' numbers (see `crate::members`).
+    pub(super) members: Arc<roaring::RoaringBitmap>,
     pub(super) count: usize,
     pub(super) plan: String,
     /// Denoted by a name (a segment, a tier): kept across evaluations.

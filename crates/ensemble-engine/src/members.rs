@@ -1,0 +1,330 @@
+//! Steps as sets of member numbers.
+//!
+//! Every member of the universe has a number, fixed for one state of the data files, in the
+//! order of its key: for integer keys within 2³² of the smallest one, the key minus the
+//! smallest; for any other key, its rank among the sorted keys. A step is kept as a
+//! compressed bitmap of those numbers (`roaring`), so that set operations, overlaps and
+//! counts cost microseconds to milliseconds whatever the number of members, and the keys of
+//! any step come out already sorted. Steps stay tables for SQL, previews and exports: the
+//! keys are rebuilt from the numbers when a step is materialised.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
+use datafusion::arrow::compute::{cast, sort_to_indices, take};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::datasource::provider_as_source;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::{cast as cast_expr, ident, LogicalPlanBuilder};
+use datafusion::prelude::SessionContext;
+use ensemble_syntax::SetOp;
+use roaring::RoaringBitmap;
+
+use crate::catalog::Catalog;
+use crate::error::EngineError;
+
+/// Rows per batch of the key tables rebuilt from bitmaps.
+const BATCH_ROWS: usize = 8192;
+
+/// Largest span of integer keys (in bits) turned into a plain bitset before compression;
+/// sparser keys are sorted instead.
+const MAX_BITSET_SPAN: u64 = 1 << 28;
+
+/// The member numbers of one state of the data (see the module documentation).
+#[derive(Debug)]
+pub struct MemberIndex {
+    /// The universe key's column, as steps' tables have it.
+    schema: SchemaRef,
+    numbering: Numbering,
+}
+
+#[derive(Debug)]
+enum Numbering {
+    /// Integer keys: the number is the key minus `min`.
+    Offset { min: i64 },
+    /// Other keys: the number is the rank among `sorted` (distinct, ascending).
+    Ranked {
+        sorted: ArrayRef,
+        converter: RowConverter,
+        ranks: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    },
+}
+
+impl MemberIndex {
+    /// Numbers the members of the catalog's universe table (whose keys are checked unique
+    /// and non-null).
+    pub async fn build(ctx: &SessionContext, catalog: &Catalog) -> Result<Self, EngineError> {
+        let universe = &catalog.schema.universe;
+        let field = universe
+            .schema
+            .field_with_name(&universe.key)
+            .map_err(|e| EngineError::execution("the universe key", e.into()))?
+            .clone();
+        let schema = Arc::new(Schema::new(vec![field.clone()]));
+        let context = format!("numbering the members of {}", universe.table);
+        let provider = catalog.providers.get(&universe.table).ok_or_else(|| {
+            EngineError::execution(
+                &context,
+                datafusion::error::DataFusionError::Plan("no universe table".into()),
+            )
+        })?;
+        let scan = || {
+            LogicalPlanBuilder::scan(
+                universe.table.as_str(),
+                provider_as_source(provider.clone()),
+                None,
+            )
+            .map_err(|e| EngineError::execution(&context, e))
+        };
+        if offset_type(field.data_type()) {
+            if let Some(min) = smallest_key(ctx, scan()?, &universe.key, &context).await? {
+                return Ok(MemberIndex {
+                    schema,
+                    numbering: Numbering::Offset { min },
+                });
+            }
+        }
+        let plan = scan()?
+            .project(vec![ident(&universe.key)])
+            .and_then(|b| b.build())
+            .map_err(|e| EngineError::execution(&context, e))?;
+        let batches = collect(ctx, plan, &context).await?;
+        let numbering = ranked(&batches, &field, &context)?;
+        Ok(MemberIndex { schema, numbering })
+    }
+
+    /// The schema of a step's table: the universe key alone.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The numbers of the keys in the first column of `batches` (universe keys).
+    pub fn bitmap(&self, batches: &[RecordBatch]) -> Result<RoaringBitmap, EngineError> {
+        let context = "numbering a step's members";
+        match &self.numbering {
+            Numbering::Offset { min } => {
+                let mut numbers = Vec::new();
+                for batch in batches {
+                    let keys = cast(batch.column(0), &DataType::Int64)
+                        .map_err(|e| EngineError::execution(context, e.into()))?;
+                    let keys = keys.as_primitive::<Int64Type>();
+                    numbers.extend(keys.iter().flatten().map(|k| k.wrapping_sub(*min) as u32));
+                }
+                Ok(from_numbers(numbers))
+            }
+            Numbering::Ranked {
+                converter, ranks, ..
+            } => {
+                let mut numbers = Vec::new();
+                for batch in batches {
+                    let rows = converter
+                        .convert_columns(&[batch.column(0).clone()])
+                        .map_err(|e| EngineError::execution(context, e.into()))?;
+                    for row in rows.iter() {
+                        let rank = ranks.get(row.as_ref()).ok_or_else(|| {
+                            EngineError::execution(
+                                context,
+                                datafusion::error::DataFusionError::Internal(
+                                    "a key outside the universe".into(),
+                                ),
+                            )
+                        })?;
+                        numbers.push(*rank);
+                    }
+                }
+                Ok(from_numbers(numbers))
+            }
+        }
+    }
+
+    /// The keys of `members`, ascending, in batches of the step schema.
+    pub fn batches(&self, members: &RoaringBitmap) -> Result<Vec<RecordBatch>, EngineError> {
+        let context = "the keys of a step";
+        let mut batches = Vec::new();
+        let mut iter = members.iter();
+        let mut buffer = vec![0u32; BATCH_ROWS];
+        loop {
+            let numbers = iter.next_many(&mut buffer);
+            if numbers.is_empty() {
+                break;
+            }
+            let keys: ArrayRef = match &self.numbering {
+                Numbering::Offset { min } => {
+                    let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(
+                        numbers.iter().map(|n| min + i64::from(*n)),
+                    ));
+                    cast(&keys, self.schema.field(0).data_type())
+                        .map_err(|e| EngineError::execution(context, e.into()))?
+                }
+                Numbering::Ranked { sorted, .. } => {
+                    let indices = UInt32Array::from(numbers.to_vec());
+                    take(sorted.as_ref(), &indices, None)
+                        .map_err(|e| EngineError::execution(context, e.into()))?
+                }
+            };
+            batches.push(
+                RecordBatch::try_new(self.schema.clone(), vec![keys])
+                    .map_err(|e| EngineError::execution(context, e.into()))?,
+            );
+        }
+        Ok(batches)
+    }
+}
+
+/// A set operation on two steps' members.
+pub fn combine(op: SetOp, left: &RoaringBitmap, right: &RoaringBitmap) -> RoaringBitmap {
+    match op {
+        SetOp::Union => left | right,
+        SetOp::Intersect => left & right,
+        SetOp::Difference => left - right,
+        SetOp::SymmetricDifference => left ^ right,
+    }
+}
+
+/// How a set step is computed, as its plan shows it.
+pub fn describe(op: SetOp, left: &str, right: &str) -> String {
+    let what = match op {
+        SetOp::Union => "union",
+        SetOp::Intersect => "intersection",
+        SetOp::Difference => "difference",
+        SetOp::SymmetricDifference => "symmetric difference",
+    };
+    format!(
+        "MemberBitmap: {left} {} {right} ({what} of the members' numbers; keys rebuilt in key order)",
+        op.symbol()
+    )
+}
+
+/// Key types numbered by offset (those castable to `Int64` without loss).
+fn offset_type(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
+/// A bitmap of numbers in any order: a plain bitset first when they are dense enough.
+fn from_numbers(mut numbers: Vec<u32>) -> RoaringBitmap {
+    let Some(max) = numbers.iter().max().copied() else {
+        return RoaringBitmap::new();
+    };
+    let span = u64::from(max) + 1;
+    if span <= MAX_BITSET_SPAN && span <= 64 * numbers.len() as u64 {
+        let mut bytes = vec![0u8; span.div_ceil(8) as usize];
+        for n in &numbers {
+            bytes[(*n >> 3) as usize] |= 1 << (n & 7);
+        }
+        return RoaringBitmap::from_lsb0_bytes(0, &bytes);
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    RoaringBitmap::from_sorted_iter(numbers).unwrap_or_default()
+}
+
+/// The smallest of integer keys that all lie within 2³² of it (0 for no key); `None` when
+/// they spread wider.
+async fn smallest_key(
+    ctx: &SessionContext,
+    scan: LogicalPlanBuilder,
+    key: &str,
+    context: &str,
+) -> Result<Option<i64>, EngineError> {
+    let key = cast_expr(ident(key), DataType::Int64);
+    let plan = scan
+        .aggregate(
+            Vec::<datafusion::logical_expr::Expr>::new(),
+            vec![agg::min(key.clone()).alias("lo"), agg::max(key).alias("hi")],
+        )
+        .and_then(|b| b.build())
+        .map_err(|e| EngineError::execution(context, e))?;
+    let batches = collect(ctx, plan, context).await?;
+    let bound = |column: usize| {
+        batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| b.column(column).as_primitive_opt::<Int64Type>().cloned())
+            .filter(|a| a.is_valid(0))
+            .map(|a| a.value(0))
+    };
+    Ok(match (bound(0), bound(1)) {
+        (Some(lo), Some(hi)) => hi
+            .checked_sub(lo)
+            .filter(|span| *span <= i64::from(u32::MAX))
+            .map(|_| lo),
+        _ => Some(0),
+    })
+}
+
+/// Ranks of distinct, non-null keys in ascending order.
+fn ranked(batches: &[RecordBatch], field: &Field, context: &str) -> Result<Numbering, EngineError> {
+    let fail = |e: datafusion::arrow::error::ArrowError| EngineError::execution(context, e.into());
+    let columns: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
+    let all = if columns.is_empty() {
+        datafusion::arrow::array::new_empty_array(field.data_type())
+    } else {
+        datafusion::arrow::compute::concat(&columns).map_err(fail)?
+    };
+    let order = sort_to_indices(&all, None, None).map_err(fail)?;
+    let sorted = take(all.as_ref(), &order, None).map_err(fail)?;
+    let converter =
+        RowConverter::new(vec![SortField::new(field.data_type().clone())]).map_err(fail)?;
+    let rows = converter
+        .convert_columns(std::slice::from_ref(&sorted))
+        .map_err(fail)?;
+    let mut ranks = HashMap::with_capacity_and_hasher(rows.num_rows(), ahash::RandomState::new());
+    for (rank, row) in rows.iter().enumerate() {
+        ranks.insert(Box::from(row.as_ref()), rank as u32);
+    }
+    Ok(Numbering::Ranked {
+        sorted,
+        converter,
+        ranks,
+    })
+}
+
+async fn collect(
+    ctx: &SessionContext,
+    plan: datafusion::logical_expr::LogicalPlan,
+    context: &str,
+) -> Result<Vec<RecordBatch>, EngineError> {
+    ctx.execute_logical_plan(plan)
+        .await
+        .map_err(|e| EngineError::execution(context, e))?
+        .collect()
+        .await
+        .map_err(|e| EngineError::execution(context, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_and_sparse_numbers_make_the_same_sets() {
+        let dense = from_numbers(vec![5, 1, 3, 2]);
+        assert_eq!(dense.iter().collect::<Vec<_>>(), vec![1, 2, 3, 5]);
+        let sparse = from_numbers(vec![4_000_000_000, 7, 7]);
+        assert_eq!(sparse.iter().collect::<Vec<_>>(), vec![7, 4_000_000_000]);
+        assert!(from_numbers(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn set_operations_follow_the_language() {
+        let a: RoaringBitmap = [1, 2, 3].into_iter().collect();
+        let b: RoaringBitmap = [2, 3, 4].into_iter().collect();
+        let members = |op| combine(op, &a, &b).iter().collect::<Vec<_>>();
+        assert_eq!(members(SetOp::Union), vec![1, 2, 3, 4]);
+        assert_eq!(members(SetOp::Intersect), vec![2, 3]);
+        assert_eq!(members(SetOp::Difference), vec![1]);
+        assert_eq!(members(SetOp::SymmetricDifference), vec![1, 4]);
+    }
+}
