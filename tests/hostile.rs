@@ -8,10 +8,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use common::{demo_session, members, sql_keys};
+use common::{demo_session, members, sql_keys, write_parquet};
 use ensemble::arrow::array::{ArrayRef, Date32Array, Int64Array, StringArray};
-use ensemble::arrow::datatypes::{Field, Schema};
-use ensemble::arrow::record_batch::RecordBatch;
 use ensemble::{EngineError, Session, SessionOptions};
 
 fn error_text(result: Result<impl std::fmt::Debug, EngineError>) -> String {
@@ -174,24 +172,6 @@ async fn division_by_zero_is_unknown() {
 }
 
 // --- The catalog refuses what would be read wrongly -------------------------------------
-
-fn write_parquet(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-}
 
 fn tiny_datamart(customer_keys: Vec<Option<i64>>, time: ArrayRef) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -7,29 +7,12 @@ use std::sync::Arc;
 use ensemble::arrow::array::{
     Array, ArrayRef, Date32Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use ensemble::arrow::datatypes::{Field, Schema};
 use ensemble::arrow::util::display::array_value_to_string;
 use ensemble::Session;
 
 mod common;
 
-fn write_parquet(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-}
+use common::write_parquet;
 
 /// Twelve customers keyed by `keys` (any type, in no order), with points 0..11; purchases
 /// by every third one.

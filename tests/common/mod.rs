@@ -5,7 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ensemble::arrow::array::{Array, Int64Array};
+use std::sync::Arc;
+
+use ensemble::arrow::array::{Array, ArrayRef, Int64Array};
+use ensemble::arrow::datatypes::{Field, Schema};
 use ensemble::arrow::record_batch::RecordBatch;
 use ensemble::demo::{write_demo_datamart, DemoConfig};
 use ensemble::Session;
@@ -58,4 +61,23 @@ pub async fn sql_keys(session: &Session, sql: &str) -> BTreeSet<i64> {
         Ok(batches) => keys(&batches),
         Err(error) => panic!("{sql}:\n{error}"),
     }
+}
+
+/// Writes one batch of named columns (all nullable) as a Parquet file.
+pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
 }

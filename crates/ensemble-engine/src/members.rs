@@ -200,16 +200,7 @@ pub fn describe(op: SetOp, left: &str, right: &str) -> String {
 
 /// Key types numbered by offset (those castable to `Int64` without loss).
 fn offset_type(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
+    data_type.is_integer() && *data_type != DataType::UInt64
 }
 
 /// A bitmap of numbers in any order: a plain bitset first when they are dense enough.
