@@ -12,13 +12,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
-use datafusion::arrow::compute::{cast, sort_to_indices, take};
+use datafusion::arrow::compute::{cast, max as arrow_max, min as arrow_min, sort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::datasource::provider_as_source;
-use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{cast as cast_expr, ident, LogicalPlanBuilder};
+use datafusion::logical_expr::{ident, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use ensemble_syntax::SetOp;
 use roaring::RoaringBitmap;
@@ -54,9 +53,14 @@ enum Numbering {
 }
 
 impl MemberIndex {
-    /// Numbers the members of the catalog's universe table (whose keys are checked unique
-    /// and non-null).
-    pub async fn build(ctx: &SessionContext, catalog: &Catalog) -> Result<Self, EngineError> {
+    /// Numbers the members of the catalog's universe table in one read of its keys, and
+    /// tells whether it could verify on the way that every key is present and unique
+    /// (`false`: a key is null or repeated, or keys too sparse to verify here; the caller then
+    /// runs `integrity::check_universe_keys`, which counts and names the problem).
+    pub async fn build(
+        ctx: &SessionContext,
+        catalog: &Catalog,
+    ) -> Result<(Self, bool), EngineError> {
         let universe = &catalog.schema.universe;
         let field = universe
             .schema
@@ -79,21 +83,21 @@ impl MemberIndex {
             )
             .map_err(|e| EngineError::execution(&context, e))
         };
-        if offset_type(field.data_type()) {
-            if let Some(min) = smallest_key(ctx, scan()?, &universe.key, &context).await? {
-                return Ok(MemberIndex {
-                    schema,
-                    numbering: Numbering::Offset { min },
-                });
-            }
-        }
         let plan = scan()?
             .project(vec![ident(&universe.key)])
             .and_then(|b| b.build())
             .map_err(|e| EngineError::execution(&context, e))?;
         let batches = collect(ctx, plan, &context).await?;
-        let numbering = ranked(&batches, &field, &context)?;
-        Ok(MemberIndex { schema, numbering })
+        let nulls: usize = batches.iter().map(|b| b.column(0).null_count()).sum();
+        let offsets = match offset_type(field.data_type()) {
+            true => offsets(&batches, &context)?,
+            false => None,
+        };
+        let (numbering, unique) = match offsets {
+            Some((min, unique)) => (Numbering::Offset { min }, unique),
+            None => ranked(&batches, &field, &context)?,
+        };
+        Ok((MemberIndex { schema, numbering }, nulls == 0 && unique))
     }
 
     /// The schema of a step's table: the universe key alone.
@@ -221,42 +225,47 @@ fn from_numbers(mut numbers: Vec<u32>) -> RoaringBitmap {
     RoaringBitmap::from_sorted_iter(numbers).unwrap_or_default()
 }
 
-/// The smallest of integer keys that all lie within 2³² of it (0 for no key); `None` when
-/// they spread wider.
-async fn smallest_key(
-    ctx: &SessionContext,
-    scan: LogicalPlanBuilder,
-    key: &str,
-    context: &str,
-) -> Result<Option<i64>, EngineError> {
-    let key = cast_expr(ident(key), DataType::Int64);
-    let plan = scan
-        .aggregate(
-            Vec::<datafusion::logical_expr::Expr>::new(),
-            vec![agg::min(key.clone()).alias("lo"), agg::max(key).alias("hi")],
-        )
-        .and_then(|b| b.build())
-        .map_err(|e| EngineError::execution(context, e))?;
-    let batches = collect(ctx, plan, context).await?;
-    let bound = |column: usize| {
-        batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .and_then(|b| b.column(column).as_primitive_opt::<Int64Type>().cloned())
-            .filter(|a| a.is_valid(0))
-            .map(|a| a.value(0))
+/// For integer keys all within 2³² of the smallest: the smallest (0 for no key), and
+/// whether no key repeats (checked on a bitset when the span allows); `None` when they spread
+/// wider.
+fn offsets(batches: &[RecordBatch], context: &str) -> Result<Option<(i64, bool)>, EngineError> {
+    let mut keys = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let column = cast(batch.column(0), &DataType::Int64)
+            .map_err(|e| EngineError::execution(context, e.into()))?;
+        keys.push(column.as_primitive::<Int64Type>().clone());
+    }
+    let lo = keys.iter().filter_map(arrow_min).min();
+    let hi = keys.iter().filter_map(arrow_max).max();
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(Some((0, true)));
     };
-    Ok(match (bound(0), bound(1)) {
-        (Some(lo), Some(hi)) => hi
-            .checked_sub(lo)
-            .filter(|span| *span <= i64::from(u32::MAX))
-            .map(|_| lo),
-        _ => Some(0),
-    })
+    let Some(span) = hi.checked_sub(lo).filter(|s| *s <= i64::from(u32::MAX)) else {
+        return Ok(None);
+    };
+    let bits = span as u64 + 1;
+    if bits > MAX_BITSET_SPAN {
+        return Ok(Some((lo, false)));
+    }
+    let mut seen = vec![0u64; bits.div_ceil(64) as usize];
+    let mut unique = true;
+    for column in &keys {
+        for key in column.iter().flatten() {
+            let n = (key - lo) as usize;
+            let bit = 1u64 << (n % 64);
+            unique &= seen[n / 64] & bit == 0;
+            seen[n / 64] |= bit;
+        }
+    }
+    Ok(Some((lo, unique)))
 }
 
-/// Ranks of distinct, non-null keys in ascending order.
-fn ranked(batches: &[RecordBatch], field: &Field, context: &str) -> Result<Numbering, EngineError> {
+/// Keys numbered by their rank in ascending order, and whether none repeats.
+fn ranked(
+    batches: &[RecordBatch],
+    field: &Field,
+    context: &str,
+) -> Result<(Numbering, bool), EngineError> {
     let fail = |e: datafusion::arrow::error::ArrowError| EngineError::execution(context, e.into());
     let columns: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
     let all = if columns.is_empty() {
@@ -272,14 +281,16 @@ fn ranked(batches: &[RecordBatch], field: &Field, context: &str) -> Result<Numbe
         .convert_columns(std::slice::from_ref(&sorted))
         .map_err(fail)?;
     let mut ranks = HashMap::with_capacity_and_hasher(rows.num_rows(), ahash::RandomState::new());
+    let mut unique = true;
     for (rank, row) in rows.iter().enumerate() {
-        ranks.insert(Box::from(row.as_ref()), rank as u32);
+        unique &= ranks.insert(Box::from(row.as_ref()), rank as u32).is_none();
     }
-    Ok(Numbering::Ranked {
+    let numbering = Numbering::Ranked {
         sorted,
         converter,
         ranks,
-    })
+    };
+    Ok((numbering, unique))
 }
 
 async fn collect(

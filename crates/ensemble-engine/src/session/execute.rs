@@ -16,11 +16,11 @@ impl Session {
         notes: Vec<Diagnostic>,
         started: Instant,
     ) -> Result<Evaluation, EngineError> {
+        let (fingerprint, index) = self.checked_scope().await?;
         let scope = CacheScope {
             as_of: self.as_of(),
-            fingerprint: self.checked_fingerprint().await?,
+            fingerprint,
         };
-        let index = self.member_index(scope.fingerprint).await?;
         let (features, features_source) = self.features_pass(&graph, scope).await?;
         let mut tables: Vec<Arc<MemTable>> = Vec::with_capacity(graph.steps.len());
         let mut bitmaps: Vec<Arc<RoaringBitmap>> = Vec::with_capacity(graph.steps.len());
@@ -82,27 +82,23 @@ impl Session {
         Ok(evaluation)
     }
 
-    /// The member numbers of the data files whose fingerprint is `fingerprint` (built once
-    /// per state of the data).
-    async fn member_index(&mut self, fingerprint: u64) -> Result<Arc<MemberIndex>, EngineError> {
+    /// The data files' fingerprint and member numbers, built once per state of the data;
+    /// the universe's keys are checked present and unique on the way (`integrity` counts
+    /// and names a problem).
+    async fn checked_scope(&mut self) -> Result<(u64, Arc<MemberIndex>), EngineError> {
+        let fingerprint = self.catalog.fingerprint();
         if let Some((built, index)) = &self.members {
             if *built == fingerprint {
-                return Ok(index.clone());
+                return Ok((fingerprint, index.clone()));
             }
         }
-        let index = Arc::new(MemberIndex::build(&self.ctx, &self.catalog).await?);
-        self.members = Some((fingerprint, index.clone()));
-        Ok(index)
-    }
-
-    /// The data files' fingerprint, once their universe keys are checked.
-    async fn checked_fingerprint(&mut self) -> Result<u64, EngineError> {
-        let fingerprint = self.catalog.fingerprint();
-        if self.keys_checked != Some(fingerprint) {
+        let (index, verified) = MemberIndex::build(&self.ctx, &self.catalog).await?;
+        if !verified {
             crate::integrity::check_universe_keys(&self.ctx, &self.catalog).await?;
-            self.keys_checked = Some(fingerprint);
         }
-        Ok(fingerprint)
+        let index = Arc::new(index);
+        self.members = Some((fingerprint, index.clone()));
+        Ok((fingerprint, index))
     }
 
     /// The per-member values of every criterion leaf that must be (re)computed, in one

@@ -124,12 +124,11 @@ pub struct Session {
     as_of: Option<NaiveDate>,
     pinned_as_of: bool,
     store: store::StepStore,
-    /// The data fingerprint whose universe keys were checked (see `integrity`).
-    keys_checked: Option<u64>,
     /// While a script runs: what its bare expressions will read, by date, for the first
     /// features pass to compute at once (see `lookahead`).
     prefetch: HashMap<NaiveDate, ensemble_compiler::Needs>,
-    /// The member numbers, with the data fingerprint they were built for.
+    /// The member numbers, with the data fingerprint they were built (and the universe keys
+    /// checked) for.
     members: Option<(u64, Arc<crate::members::MemberIndex>)>,
 }
 
@@ -161,7 +160,6 @@ impl Session {
             as_of: None,
             pinned_as_of: false,
             store: store::StepStore::default(),
-            keys_checked: None,
             prefetch: HashMap::new(),
             members: None,
         })
@@ -288,7 +286,7 @@ impl Session {
             }
         }
         self.catalog = catalog;
-        self.keys_checked = None;
+        self.members = None;
         self.clear_cache();
         Ok(())
     }
