@@ -177,3 +177,23 @@ async fn overlaps_count_what_sql_counts() {
     assert_eq!(overlaps.shared[2][3], sql.len());
     assert!(overlaps.to_string().lines().count() == sets.len() + 1);
 }
+
+#[tokio::test]
+async fn repeated_or_missing_keys_of_any_type_are_refused() {
+    let cases: [ArrayRef; 3] = [
+        Arc::new(StringArray::from(vec!["b", "a", "b"])),
+        Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
+        Arc::new(Int64Array::from(vec![i64::MIN, 4, i64::MIN])),
+    ];
+    for keys in cases {
+        let dir = datamart(keys.clone());
+        let mut session = Session::open(dir.path().join("ensemble.toml"))
+            .await
+            .unwrap();
+        let error = session.evaluate("all").await.unwrap_err().render(false);
+        assert!(
+            error.contains("each member must be exactly one row with a key"),
+            "{keys:?}: {error}"
+        );
+    }
+}
