@@ -14,6 +14,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ensemble::demo::{write_demo_datamart, DemoConfig};
 use ensemble::{Session, StepKind};
 
+mod common;
+use common::{BIG_SETS, TEN_SETS};
+
 const DEFINITIONS: &str = "
 field ca_12m = sum(purchases.amount within 12 months);
 segment clients = [has purchases within 12 months];
@@ -21,26 +24,10 @@ segment acheteurs_recents = [has purchases within 30 days];
 segment vip = [ca_12m >= 1000];
 segment visiteurs = [last(visits.visited_at) within 90 days];
 segment parisiens = [city = 'Paris'];
-segment presque_tous = all - [has purchases within 7 days];
-segment sans_avis = [no reviews within 12 months];
 ";
 
 /// Five criterion leaves over two related tables and the universe.
 const FIVE_LEAVES: &str = "(clients - acheteurs_recents ∩ vip) ∪ (visiteurs ∩ parisiens)";
-
-/// Ten sets for the overlap matrix.
-const TEN_SETS: [&str; 10] = [
-    "all",
-    "presque_tous",
-    "sans_avis",
-    "clients",
-    "acheteurs_recents",
-    "vip",
-    "visiteurs",
-    "parisiens",
-    "[has purchases within 24 months]",
-    "[no visits within 12 months]",
-];
 
 /// The datamart's catalog: `ENSEMBLE_BENCH_DIR`'s, or a demo one in `scratch`.
 fn catalog(scratch: &tempfile::TempDir) -> PathBuf {
@@ -68,7 +55,7 @@ fn benchmarks(c: &mut Criterion) {
     let mut session = runtime.block_on(async {
         let mut session = Session::open(&catalog).await.expect("opens");
         session
-            .run_script(DEFINITIONS, "bench")
+            .run_script(&format!("{DEFINITIONS}{BIG_SETS}"), "bench")
             .await
             .expect("definitions");
         session

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use ensemble::Session;
 
+mod common;
+use common::{BIG_SETS, TEN_SETS};
+
 /// The seed's seven segments and the compound expression, each evaluated.
 const SCRIPT: &str = "
 as of 2026-06-30;
@@ -152,20 +155,6 @@ where
     (median(times), sizes)
 }
 
-/// Ten sets over the workload's segments, for the overlap matrix.
-const TEN_SETS: [&str; 10] = [
-    "all",
-    "presque_tous",
-    "sans_avis",
-    "clients",
-    "acheteurs_recents",
-    "vip",
-    "endormis",
-    "prospects",
-    "[has purchases within 24 months]",
-    "[no visits within 12 months]",
-];
-
 /// What the REPL would see after the workload: the warm edit and its slowest set operation,
 /// a set operation on two steps of nearly every member, the overlap matrix of ten sets.
 struct Interactive {
@@ -203,9 +192,7 @@ async fn interactive(catalog: &Path) -> Interactive {
     let edit_set_op = slowest_set_op(edited.last_evaluation().expect("an evaluation"));
     let big = session
         .run_script(
-            "segment presque_tous = all - [has purchases within 7 days];
-             segment sans_avis = [no reviews within 12 months];
-             presque_tous; sans_avis; presque_tous ∩ sans_avis;",
+            &format!("{BIG_SETS} presque_tous; sans_avis; presque_tous ∩ sans_avis;"),
             "big",
         )
         .await

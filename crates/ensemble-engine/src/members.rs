@@ -75,23 +75,20 @@ impl MemberIndex {
                 datafusion::error::DataFusionError::Plan("no universe table".into()),
             )
         })?;
-        let scan = || {
-            LogicalPlanBuilder::scan(
-                universe.table.as_str(),
-                provider_as_source(provider.clone()),
-                None,
-            )
-            .map_err(|e| EngineError::execution(&context, e))
-        };
-        let plan = scan()?
-            .project(vec![ident(&universe.key)])
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::execution(&context, e))?;
+        let plan = LogicalPlanBuilder::scan(
+            universe.table.as_str(),
+            provider_as_source(provider.clone()),
+            None,
+        )
+        .and_then(|b| b.project(vec![ident(&universe.key)]))
+        .and_then(|b| b.build())
+        .map_err(|e| EngineError::execution(&context, e))?;
         let batches = collect(ctx, plan, &context).await?;
         let nulls: usize = batches.iter().map(|b| b.column(0).null_count()).sum();
-        let offsets = match offset_type(field.data_type()) {
-            true => offsets(&batches, &context)?,
-            false => None,
+        let offsets = if offset_type(field.data_type()) {
+            offsets(&batches, &context)?
+        } else {
+            None
         };
         let (numbering, unique) = match offsets {
             Some((min, unique)) => (Numbering::Offset { min }, unique),
@@ -190,15 +187,10 @@ pub fn combine(op: SetOp, left: &RoaringBitmap, right: &RoaringBitmap) -> Roarin
 
 /// How a set step is computed, as its plan shows it.
 pub fn describe(op: SetOp, left: &str, right: &str) -> String {
-    let what = match op {
-        SetOp::Union => "union",
-        SetOp::Intersect => "intersection",
-        SetOp::Difference => "difference",
-        SetOp::SymmetricDifference => "symmetric difference",
-    };
     format!(
-        "MemberBitmap: {left} {} {right} ({what} of the members' numbers; keys rebuilt in key order)",
-        op.symbol()
+        "MemberBitmap: {left} {} {right} ({} of the members' numbers; keys rebuilt in key order)",
+        op.symbol(),
+        op.name()
     )
 }
 

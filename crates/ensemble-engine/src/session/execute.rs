@@ -26,6 +26,9 @@ impl Session {
         let mut bitmaps: Vec<Arc<RoaringBitmap>> = Vec::with_capacity(graph.steps.len());
         let mut steps = Vec::with_capacity(graph.steps.len());
         let mut fresh = HashMap::new();
+        let root = graph.root();
+        // The root's keys in key order, when a set operation just built them.
+        let mut root_keys = None;
         for (position, node) in graph.steps.iter().enumerate() {
             if self.interrupt.is_interrupted() {
                 return Err(EngineError::Cancelled);
@@ -44,7 +47,11 @@ impl Session {
                                 &format!("step_{}", left + 1),
                                 &format!("step_{}", right + 1),
                             );
-                            self.keep_members(&index, members, plan, node)?
+                            let keys = index.batches(&members)?;
+                            if position == root {
+                                root_keys = Some(keys.clone());
+                            }
+                            self.keep_members(&index, keys, members, plan, node)?
                         }
                         _ => {
                             let plan = self.leaf_plan(node, scope.as_of, &features_source)?;
@@ -64,8 +71,10 @@ impl Session {
             bitmaps.push(cached.members.clone());
             fresh.insert(cache_key, cached);
         }
-        let root = graph.root();
-        let members = index.batches(&bitmaps[root])?;
+        let members = match root_keys {
+            Some(keys) => keys,
+            None => index.batches(&bitmaps[root])?,
+        };
         let evaluation = Evaluation {
             as_of: scope.as_of,
             partitions: partition_counts(&graph, &steps),
@@ -217,13 +226,21 @@ impl Session {
         features: &Option<Arc<dyn TableSource>>,
     ) -> Result<LogicalPlan, EngineError> {
         let key = &self.catalog.schema.universe.key;
+        let internal = |what: &str| {
+            EngineError::execution(
+                what,
+                datafusion::error::DataFusionError::Internal(format!("{what} has no plan")),
+            )
+        };
         match (&node.op, features) {
+            (StepOp::All, _) => self.all_plan(as_of),
             (StepOp::Criterion(leaf), Some(features)) => Ok(planner::criterion_plan(
                 features.clone(),
                 key,
                 &leaf.predicate,
             )?),
-            _ => self.all_plan(as_of),
+            (StepOp::Criterion(_), None) => Err(internal("a criterion without a features pass")),
+            (StepOp::Set { .. }, _) => Err(internal("a set operation")),
         }
     }
 
@@ -249,15 +266,17 @@ impl Session {
         })
     }
 
-    /// Keeps the members of a set operation, with their keys as a table.
+    /// Keeps the members of a set operation, with their keys (`keys`, built from `members`)
+    /// as a table.
     fn keep_members(
         &self,
         index: &MemberIndex,
+        keys: Vec<RecordBatch>,
         members: RoaringBitmap,
         plan: String,
         node: &ensemble_compiler::StepNode,
     ) -> Result<CachedStep, EngineError> {
-        let table = self.mem_table(index.schema(), index.batches(&members)?, "a set operation")?;
+        let table = self.mem_table(index.schema(), keys, "a set operation")?;
         Ok(CachedStep {
             table,
             count: members.len() as usize,
