@@ -301,3 +301,70 @@ async fn a_new_threshold_on_known_values_reuses_the_features_table() {
         .expect("evaluates");
     assert!(!other_date.features.as_ref().expect("a pass").reused);
 }
+
+/// The look-ahead: a script's first features pass computes what all its bare expressions
+/// read, so later expressions with new aggregates scan nothing, and find what they find
+/// when evaluated alone; a statement that would fail is skipped by the look-ahead and stops
+/// the run as before.
+#[tokio::test]
+async fn a_script_scans_each_table_once_for_all_its_expressions() {
+    let (_dir, mut session) = demo_session().await;
+    let script = "
+        [has purchases within 30 days];
+        segment gros = [sum(purchases.amount within 12 months) >= 500];
+        gros - [count(visits within 90 days) >= 2];
+        [avg(purchases.amount) > 40] ∩ [points > 100];";
+    let run = session.run_script(script, "look-ahead").await.unwrap();
+    let evaluations: Vec<_> = run
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ensemble::Outcome::Evaluated(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evaluations.len(), 3);
+    let first = evaluations[0]
+        .features
+        .as_ref()
+        .expect("the first pass ran");
+    assert!(!first.reused);
+    assert_eq!(first.tables, vec!["purchases", "visits"], "{}", first.plan);
+    for later in &evaluations[1..] {
+        let pass = later.features.as_ref().expect("a features table");
+        assert!(
+            pass.reused,
+            "a later expression scanned again: {}",
+            pass.plan
+        );
+    }
+    let (_dir, mut alone) = demo_session().await;
+    alone
+        .run_script(
+            "segment gros = [sum(purchases.amount within 12 months) >= 500];",
+            "d",
+        )
+        .await
+        .unwrap();
+    for (evaluation, expression) in evaluations.iter().zip([
+        "[has purchases within 30 days]",
+        "gros - [count(visits within 90 days) >= 2]",
+        "[avg(purchases.amount) > 40] ∩ [points > 100]",
+    ]) {
+        assert_eq!(
+            keys(&evaluation.members),
+            members(&mut alone, expression).await,
+            "{expression}"
+        );
+    }
+    // A later error: the look-ahead skips it, the run stops there, earlier work stands.
+    let error = session
+        .run_script("[points > 1]; [nope > 1]; [points > 2];", "bad")
+        .await
+        .unwrap_err();
+    assert!(
+        error.render(false).contains("nope"),
+        "{}",
+        error.render(false)
+    );
+}

@@ -118,11 +118,27 @@ pub(super) fn checked_definition(
     })
 }
 
+/// The date an `as of` statement names.
+pub(super) fn date_of(as_of: &AsOf) -> NaiveDate {
+    match as_of {
+        AsOf::Today => chrono::Local::now().date_naive(),
+        AsOf::Date(date) => *date,
+    }
+}
+
 impl Session {
     /// What the bare expressions of `statements` will read, by evaluation date, as if the
     /// statements ran in order over a copy of the definitions. A statement that would fail
-    /// is skipped: it reads nothing (the run stops there anyway).
+    /// is skipped: it reads nothing (the run stops there anyway). Nothing for a script with
+    /// fewer than two bare expressions: the one evaluation reads its own values.
     pub(super) fn script_needs(&self, statements: &[Statement]) -> HashMap<NaiveDate, Needs> {
+        let evaluations = statements
+            .iter()
+            .filter(|s| matches!(s.kind, StatementKind::Evaluate(_)))
+            .count();
+        if evaluations < 2 {
+            return HashMap::new();
+        }
         let mut definitions = self.definitions.clone();
         let mut as_of = self.as_of();
         let mut needs: HashMap<NaiveDate, Needs> = HashMap::new();
@@ -131,10 +147,7 @@ impl Session {
             match &statement.kind {
                 StatementKind::AsOf(date) => {
                     if !self.pinned_as_of {
-                        as_of = match date {
-                            AsOf::Today => chrono::Local::now().date_naive(),
-                            AsOf::Date(date) => *date,
-                        };
+                        as_of = date_of(date);
                     }
                 }
                 StatementKind::Evaluate(expr) => {

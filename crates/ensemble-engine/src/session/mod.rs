@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use ensemble_compiler::plan as planner;
 use ensemble_compiler::{ArithmeticOverflow, CheckError, Checker, Definitions, StepGraph, StepOp};
-use ensemble_syntax::{parse_script, parse_set_expr, AsOf, Diagnostic, SetExpr, StatementKind};
+use ensemble_syntax::{parse_script, parse_set_expr, Diagnostic, SetExpr, StatementKind};
 
 use crate::catalog::Catalog;
 use crate::error::EngineError;

@@ -1,6 +1,6 @@
 //! Statements: running and checking scripts, definitions, and how errors are located.
 
-use super::lookahead::checked_definition;
+use super::lookahead::{checked_definition, date_of};
 use super::*;
 
 /// Where an expression given alone (not a script) comes from, in error messages.
@@ -186,10 +186,7 @@ impl Session {
         Ok(match &statement.kind {
             StatementKind::AsOf(as_of) => {
                 if !self.pinned_as_of {
-                    let date = match as_of {
-                        AsOf::Today => chrono::Local::now().date_naive(),
-                        AsOf::Date(date) => *date,
-                    };
+                    let date = date_of(as_of);
                     if date != self.as_of() {
                         // Sizes were counted at another date.
                         self.store.forget_sizes();
