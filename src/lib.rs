@@ -23,6 +23,7 @@
 pub mod demo;
 
 pub use ensemble_catalog as catalog_file;
+pub use ensemble_charts as charts;
 pub use ensemble_compiler as compiler;
 pub use ensemble_datagen as datagen;
 pub use ensemble_engine::*;

@@ -59,6 +59,14 @@ pub struct CatalogFile {
     /// (`memory_limit = "4G"`); `--memory-limit` and `ENSEMBLE_MEMORY_LIMIT` override it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
+    /// The revenue column of `kpi` reports (`revenue = "purchases.amount"`); by default
+    /// `purchases.amount` when the catalog has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<String>,
+    /// The directory of snapshots and other kept results (`workspace = "workspace"`),
+    /// relative to the catalog file; by default `workspace` beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// `[universe]`.
     #[serde(default)]
     pub universe: UniverseSection,

@@ -4,6 +4,8 @@ fn generated() -> CatalogFile {
     CatalogFile {
         as_of: NaiveDate::from_ymd_opt(2026, 6, 30),
         memory_limit: None,
+        revenue: None,
+        workspace: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

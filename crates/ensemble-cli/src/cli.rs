@@ -45,6 +45,25 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Run a script's reports (overlap, kpi, transition, trend, snapshot, diff): print each as
+    /// a table; export the last one's tables and draw its chart.
+    #[command(
+        after_help = "Examples:\n  ensemble report -c data/demo/ensemble.toml examples/loyalty.seg -r 'kpi statut' --chart kpi.png\n  ensemble report -c data/demo/ensemble.toml examples/loyalty.seg -r 'overlap clients, vip, champions' --output overlap.csv"
+    )]
+    Report {
+        #[command(flatten)]
+        input: Input,
+        /// A report to run after the script's statements (the script then only defines).
+        #[arg(long = "report", short = 'r')]
+        report: Option<String>,
+        /// Write the last report's tables to this .csv, .json or .parquet file (several tables:
+        /// NAME-TABLE.EXT beside it).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Draw the last report's chart to this .svg or .png file.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
     /// Explore segments interactively (the default command): define, evaluate, inspect steps.
     #[command(
         after_help = "Examples:\n  ensemble repl --catalog data/demo/ensemble.toml\n  ensemble repl -c data/demo/ensemble.toml < script.seg"

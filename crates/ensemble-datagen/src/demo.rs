@@ -336,6 +336,8 @@ pub fn demo_catalog(as_of: NaiveDate) -> ensemble_catalog::CatalogFile {
     CatalogFile {
         as_of: Some(as_of),
         memory_limit: None,
+        revenue: None,
+        workspace: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

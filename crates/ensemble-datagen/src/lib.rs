@@ -196,6 +196,8 @@ pub fn catalog(as_of: NaiveDate) -> CatalogFile {
     CatalogFile {
         as_of: Some(as_of),
         memory_limit: None,
+        revenue: None,
+        workspace: None,
         universe: UniverseSection {
             since: Some("signup_date".into()),
             ..UniverseSection::default()

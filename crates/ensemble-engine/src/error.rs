@@ -62,6 +62,15 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// A snapshot could not be written or read; existing snapshots are untouched.
+    #[error("{message}")]
+    Snapshot {
+        /// What went wrong, with the path.
+        message: String,
+    },
+    /// A file could not be written (atomically: nothing was left half written).
+    #[error(transparent)]
+    Write(#[from] ensemble_fs::FsError),
     /// The statement was interrupted ([`crate::Interrupter`]); nothing changed.
     #[error("cancelled")]
     Cancelled,

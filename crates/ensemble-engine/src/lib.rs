@@ -11,6 +11,7 @@ pub mod error;
 pub mod integrity;
 pub mod members;
 pub mod options;
+pub mod report;
 pub mod session;
 pub mod steps;
 

@@ -104,39 +104,49 @@ impl MemberIndex {
 
     /// The numbers of the keys in the first column of `batches` (universe keys).
     pub fn bitmap(&self, batches: &[RecordBatch]) -> Result<RoaringBitmap, EngineError> {
-        let context = "numbering a step's members";
+        let mut numbers = Vec::new();
+        for batch in batches {
+            numbers.extend(self.numbers(batch.column(0))?.into_iter().flatten());
+        }
+        Ok(from_numbers(numbers))
+    }
+
+    /// The number of every key of `keys` (universe keys), in order; `None` for a null key.
+    pub fn numbers(&self, keys: &ArrayRef) -> Result<Vec<Option<u32>>, EngineError> {
+        let context = "numbering members";
         match &self.numbering {
             Numbering::Offset { min } => {
-                let mut numbers = Vec::new();
-                for batch in batches {
-                    let keys = cast(batch.column(0), &DataType::Int64)
-                        .map_err(|e| EngineError::execution(context, e.into()))?;
-                    let keys = keys.as_primitive::<Int64Type>();
-                    numbers.extend(keys.iter().flatten().map(|k| k.wrapping_sub(*min) as u32));
-                }
-                Ok(from_numbers(numbers))
+                let keys = cast(keys, &DataType::Int64)
+                    .map_err(|e| EngineError::execution(context, e.into()))?;
+                let keys = keys.as_primitive::<Int64Type>();
+                Ok(keys
+                    .iter()
+                    .map(|k| k.map(|k| k.wrapping_sub(*min) as u32))
+                    .collect())
             }
             Numbering::Ranked {
                 converter, ranks, ..
             } => {
-                let mut numbers = Vec::new();
-                for batch in batches {
-                    let rows = converter
-                        .convert_columns(&[batch.column(0).clone()])
-                        .map_err(|e| EngineError::execution(context, e.into()))?;
-                    for row in rows.iter() {
-                        let rank = ranks.get(row.as_ref()).ok_or_else(|| {
-                            EngineError::execution(
-                                context,
-                                datafusion::error::DataFusionError::Internal(
-                                    "a key outside the universe".into(),
-                                ),
-                            )
-                        })?;
-                        numbers.push(*rank);
+                let rows = converter
+                    .convert_columns(std::slice::from_ref(keys))
+                    .map_err(|e| EngineError::execution(context, e.into()))?;
+                let mut numbers = Vec::with_capacity(keys.len());
+                for (i, row) in rows.iter().enumerate() {
+                    if keys.is_null(i) {
+                        numbers.push(None);
+                        continue;
                     }
+                    let rank = ranks.get(row.as_ref()).ok_or_else(|| {
+                        EngineError::execution(
+                            context,
+                            datafusion::error::DataFusionError::Internal(
+                                "a key outside the universe".into(),
+                            ),
+                        )
+                    })?;
+                    numbers.push(Some(*rank));
                 }
-                Ok(from_numbers(numbers))
+                Ok(numbers)
             }
         }
     }

@@ -55,7 +55,50 @@ impl Display for Statement {
                 }
                 f.write_str(")")
             }
+            StatementKind::Report(report) => write!(f, "{report}"),
         }
+    }
+}
+
+impl Display for Report {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let list = |sets: &[SetExpr]| {
+            sets.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Report::Overlap { sets } => write!(f, "overlap {}", list(sets)),
+            Report::Kpi { sets, measures } => {
+                write!(f, "kpi {}", list(sets))?;
+                for (i, measure) in measures.iter().enumerate() {
+                    let lead = if i == 0 { " with " } else { ", " };
+                    write!(f, "{lead}{} as {}", measure.expr, measure.name)?;
+                }
+                Ok(())
+            }
+            Report::Transition { partition, range } => {
+                write!(f, "transition {partition} {range}")
+            }
+            Report::Trend { sets, range, every } if every.amount == 1 => write!(
+                f,
+                "trend {} {range} every {}",
+                list(sets),
+                every.unit.name(1)
+            ),
+            Report::Trend { sets, range, every } => {
+                write!(f, "trend {} {range} every {every}", list(sets))
+            }
+            Report::Snapshot { name } => write!(f, "snapshot {name}"),
+            Report::Diff { name, range } => write!(f, "diff {name} {range}"),
+        }
+    }
+}
+
+impl Display for DateRange {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "from {} to {}", self.from, self.to)
     }
 }
 

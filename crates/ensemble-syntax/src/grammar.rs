@@ -65,3 +65,11 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// The score functions of `score NAME = FUNCTION(…)`.
 pub const SCORE_FUNCTIONS: &[&str] = &["rfm"];
+
+/// The words that start a report statement (section 7 of the spec). They are not reserved:
+/// a segment may still be named `trend`. Completion and the documentation derive from this
+/// list.
+pub const REPORTS: &[&str] = &["overlap", "kpi", "transition", "trend", "snapshot", "diff"];
+
+/// The other words of report statements (`from D1 to D2`, `every month`), not reserved.
+pub const REPORT_WORDS: &[&str] = &["from", "to", "every"];

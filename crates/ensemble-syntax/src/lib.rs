@@ -25,5 +25,5 @@ pub mod visible;
 pub use ast::*;
 pub use diagnostic::{line_col, suggest, Diagnostic, Severity};
 pub use error::ParseError;
-pub use grammar::{FUNCTIONS, KEYWORDS, SCORE_FUNCTIONS};
+pub use grammar::{FUNCTIONS, KEYWORDS, REPORTS, REPORT_WORDS, SCORE_FUNCTIONS};
 pub use parser::{parse_script, parse_set_expr, Parsed, MAX_NESTING, MAX_TREE_DEPTH};

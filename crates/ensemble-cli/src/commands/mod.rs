@@ -6,6 +6,7 @@ pub mod explain;
 pub mod generate;
 pub mod import;
 pub mod repl;
+pub mod report;
 pub mod run;
 pub mod tables;
 pub mod why;
@@ -32,6 +33,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             format,
             output,
         } => run::run(&input, format, output.as_deref(), &options, color).await,
+        Command::Report {
+            input,
+            report,
+            output,
+            chart,
+        } => {
+            let files = report::Files {
+                output: output.as_deref(),
+                chart: chart.as_deref(),
+            };
+            report::run(&input, report.as_deref(), files, &options, color).await
+        }
         Command::Check { input } => run::check(&input, &options, color).await,
         Command::Export { input, output } => run::export(&input, &output, &options, color).await,
         Command::Explain { input } => explain::run(&input, &options, color).await,

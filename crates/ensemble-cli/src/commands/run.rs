@@ -38,8 +38,17 @@ pub async fn run(
     color: bool,
 ) -> Result<(), CliError> {
     let (_, run) = run_script(input, options, color).await?;
+    let mut reports = 0;
+    for outcome in &run.outcomes {
+        if let Outcome::Report(report) = outcome {
+            out!("{report}");
+            reports += 1;
+        }
+    }
     let Some(evaluation) = run.last_evaluation() else {
-        errln!("nothing to evaluate: the script has no bare expression");
+        if reports == 0 {
+            errln!("nothing to evaluate: the script has no bare expression");
+        }
         return Ok(());
     };
     let evaluations: Vec<&Evaluation> = run

@@ -33,8 +33,10 @@ pub enum Command {
     Exclusive(Vec<String>),
     /// `\maxrows N`.
     MaxRows(usize),
-    /// `\export STEP|EXPR|(SELECT …) TO PATH`.
+    /// `\export STEP|EXPR|REPORT|(SELECT …) TO PATH`.
     Export(String, String),
+    /// `\chart REPORT TO PATH`: a report's chart as SVG or PNG.
+    Chart(String, String),
     /// `\load FILE`.
     Load(String),
     /// `\save FILE`.
@@ -49,6 +51,29 @@ pub fn export_query(what: &str) -> Option<&str> {
     let inner = what.strip_prefix('(')?.strip_suffix(')')?.trim();
     let first = inner.split_whitespace().next()?.to_ascii_lowercase();
     matches!(first.as_str(), "select" | "with" | "values").then_some(inner)
+}
+
+/// Whether `what` is a report statement (it starts with a report's word).
+pub fn is_report(what: &str) -> bool {
+    let first = what
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    ensemble::syntax::REPORTS.contains(&first.as_str())
+}
+
+/// `WHAT TO PATH` of `\export` and `\chart` (the last ` to `: a report may say `from … to …`).
+fn target(name: &str, text: &str, usage: &str) -> Result<(String, String), String> {
+    let lower = text.to_lowercase();
+    let at = lower
+        .rfind(" to ")
+        .ok_or_else(|| format!("{name} needs {usage}"))?;
+    let (what, path) = (text[..at].trim(), text[at + 4..].trim());
+    if what.is_empty() || path.is_empty() {
+        return Err(format!("{name} needs {usage}"));
+    }
+    Ok((what.to_string(), path.to_string()))
 }
 
 /// Every command with its usage and description, for `\?` and completion.
@@ -114,8 +139,13 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("\\maxrows", "N", "rows shown by results and previews"),
     (
         "\\export",
-        "STEP|EXPR|(SELECT …) TO PATH",
-        "members with their columns, or a query's result, to a .csv, .json or .parquet file",
+        "STEP|EXPR|REPORT|(SELECT …) TO PATH",
+        "members with their columns, a report's tables, or a query's result, to a .csv, .json or .parquet file",
+    ),
+    (
+        "\\chart",
+        "REPORT TO PATH",
+        "a report's chart (Venn or UpSet, heatmap, bars, lines) to a .svg or .png file",
     ),
     ("\\load", "FILE", "run a script file"),
     ("\\save", "FILE", "the session's definitions as a script"),
@@ -196,16 +226,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .map_err(|_| "\\maxrows takes a number".to_string())?,
         ),
         "\\export" => {
-            let text = need("STEP|EXPR TO PATH")?;
-            let lower = text.to_lowercase();
-            let at = lower
-                .rfind(" to ")
-                .ok_or("\\export needs STEP|EXPR TO PATH")?;
-            let (what, path) = (text[..at].trim(), text[at + 4..].trim());
-            if what.is_empty() || path.is_empty() {
-                return Err("\\export needs STEP|EXPR TO PATH".into());
+            let (what, path) = target(name, &need("STEP|EXPR TO PATH")?, "STEP|EXPR TO PATH")?;
+            Command::Export(what, path)
+        }
+        "\\chart" => {
+            let (what, path) = target(name, &need("REPORT TO PATH")?, "REPORT TO FILE.svg|png")?;
+            if !is_report(&what) {
+                return Err(format!(
+                    "\\chart draws a report ({}): \\chart overlap a, b, c TO overlap.svg",
+                    ensemble::syntax::REPORTS.join(", ")
+                ));
             }
-            Command::Export(what.to_string(), path.to_string())
+            Command::Chart(what, path)
         }
         "\\load" | "\\i" => Command::Load(need("a file")?),
         "\\save" => Command::Save(need("a file")?),
@@ -241,8 +273,9 @@ pub fn help(topic: Option<&str>) -> String {
         "partitions" | "scores" => "Partitions: exclusive tiers, the first matching tier wins; `else` takes the rest:\n  partition statut { vip = [ca_12m >= 1000]; bons = [ca_12m >= 200]; else autres; }\n  statut;  shows every tier's count;  statut.vip ∩ [city = 'Paris'];  a tier is a set\nScores: buckets 1..N, N best (ties share a bucket):\n  score rfm = rfm(recency: last(purchases.purchased_at), frequency: count(purchases within 12 months),\n                  monetary: sum(purchases.amount within 12 months), buckets: 5);\n  [rfm.r >= 4 and rfm.score != '111'];  field pmg = ntile(ca_12m, 3);\n  \\why KEY EXPR shows one member's values and in/out at every step\n".into(),
         "aggregates" => "Aggregates over a related table, with optional where and within:\n  [count(purchases) > 3]  [sum(purchases.amount within 12 months) >= 1000]\n  avg min max first last count_distinct;  [has purchases where channel = 'web' within 30 days]  [no visits]\n".into(),
         "dates" => "Dates: 2026-01-31, today, 30 days ago, 12 months ago (clamped to month ends), 2 weeks ago, 1 year ago;\n  d within 30 days (30 days ago < d <= today), d before X, d after X.\n  \\asof DATE or `as of DATE;` sets the evaluation date.\n".into(),
+        "reports" => "Reports (each a table; \\export REPORT TO file.csv, \\chart REPORT TO file.svg):\n  overlap clients, vip, champions;      pairwise counts, shares, Jaccard, every exact combination\n  kpi statut;  kpi vip with sum(purchases.amount) as ca;   members, shares, revenue, basket, frequency, recency\n  transition statut from 2025-06-30 to 2026-06-30;        members moving between tiers\n  trend vip from 2025-06-30 to 2026-06-30 every month;    sizes at each date\n  snapshot vip;  diff vip from 2026-05-31 to 2026-06-30;  memberships kept as Parquet, compared\n".into(),
         "steps" => "Every node of an evaluated expression is a step: step_1, step_2… and the segment names.\n  \\steps shows the tree, \\show vip 20 previews members, \\sql SELECT count(*) FROM vip queries them,\n  \\export vip TO vip.parquet writes them.\n".into(),
-        _ => format!("{}\nTopics: \\help operators | criteria | aggregates | dates | steps | partitions\nStatements: as of DATE;  field NAME = VALUE;  segment NAME = SET;  partition NAME {{ … }}  score NAME = rfm(…);  SET;\n", command_list()),
+        _ => format!("{}\nTopics: \\help operators | criteria | aggregates | dates | steps | partitions | reports\nStatements: as of DATE;  field NAME = VALUE;  segment NAME = SET;  partition NAME {{ … }}  score NAME = rfm(…);  SET;  {};\n", command_list(), ensemble::syntax::REPORTS.join(" …;  ")),
     }
 }
 

@@ -106,6 +106,18 @@ impl Repl {
                 errln!("maxrows {}", self.settings.max_rows);
             }
             Command::Export(what, path) => self.export(what, path).await?,
+            Command::Chart(what, path) => {
+                let report = self
+                    .session
+                    .report(&what)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                self.progress.stop();
+                ensemble::charts::write_chart(&report, Path::new(&path))
+                    .map_err(|e| EntryError::Message(e.to_string()))?;
+                out!("{report}");
+                errln!("wrote {path}");
+            }
             Command::Load(file) => self.load(file).await?,
             Command::Reload => {
                 self.session
@@ -171,6 +183,20 @@ impl Repl {
     }
 
     async fn export(&mut self, what: String, path: String) -> Result<(), EntryError> {
+        if commands::is_report(&what) {
+            let report = self
+                .session
+                .report(&what)
+                .await
+                .map_err(EntryError::Engine)?;
+            let written = crate::commands::report::export_report(&report, Path::new(&path))
+                .map_err(EntryError::Message)?;
+            self.progress.stop();
+            for file in written {
+                errln!("wrote {}", file.display());
+            }
+            return Ok(());
+        }
         if let Some(query) = commands::export_query(&what) {
             let batches = self.session.sql(query).await.map_err(EntryError::Engine)?;
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();

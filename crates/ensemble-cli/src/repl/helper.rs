@@ -9,7 +9,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-use ensemble::syntax::{FUNCTIONS, KEYWORDS, SCORE_FUNCTIONS};
+use ensemble::syntax::{FUNCTIONS, KEYWORDS, REPORTS, REPORT_WORDS, SCORE_FUNCTIONS};
 
 use super::commands::COMMANDS;
 
@@ -88,6 +88,8 @@ impl Completer for ReplHelper {
                     .chain(EXTRA_WORDS)
                     .chain(FUNCTIONS)
                     .chain(SCORE_FUNCTIONS)
+                    .chain(REPORTS)
+                    .chain(REPORT_WORDS)
                     .map(|k| k.to_string()),
             );
             candidates.extend(vocabulary.names);

@@ -298,6 +298,12 @@ impl Repl {
                 Outcome::Partition(name) => errln!("partition {name} defined"),
                 Outcome::Score(name) => errln!("score {name} defined"),
                 Outcome::Evaluated(evaluation) => self.print_evaluation(evaluation).await?,
+                Outcome::Report(report) => {
+                    out!("{report}");
+                    if self.settings.timing {
+                        errln!("{} in {:.1?}", report.kind(), report.elapsed);
+                    }
+                }
             }
         }
         self.refresh_vocabulary();

@@ -94,7 +94,7 @@ impl Session {
     /// The data files' fingerprint and member numbers, built once per state of the data;
     /// the universe's keys are checked present and unique on the way (`integrity` counts
     /// and names a problem).
-    async fn checked_scope(&mut self) -> Result<(u64, Arc<MemberIndex>), EngineError> {
+    pub(super) async fn checked_scope(&mut self) -> Result<(u64, Arc<MemberIndex>), EngineError> {
         let fingerprint = self.catalog.fingerprint();
         if let Some((built, index)) = &self.members {
             if *built == fingerprint {
@@ -130,6 +130,17 @@ impl Session {
         if !uncached {
             return Ok((None, None));
         }
+        let (pass, table) = self.features_for(needs, scope).await?;
+        Ok((Some(pass), Some(table)))
+    }
+
+    /// The features table holding at least `needs` at the scope's date: the session's own
+    /// when it covers them, else extended with (or computed for) what is missing.
+    pub(super) async fn features_for(
+        &mut self,
+        mut needs: ensemble_compiler::Needs,
+        scope: CacheScope,
+    ) -> Result<(FeaturesPass, Arc<dyn TableSource>), EngineError> {
         // What the rest of the script reads at this date joins this pass.
         if let Some(ahead) = self.prefetch.get(&scope.as_of) {
             needs.extend(ahead);
@@ -149,7 +160,7 @@ impl Session {
                     plan: String::new(),
                     reused: true,
                 };
-                return Ok((Some(pass), Some(provider_as_source(known.table))));
+                return Ok((pass, provider_as_source(known.table)));
             }
             Some(known) if needs.beyond(&known.needs).columns.is_empty() => {
                 let missing = needs.beyond(&known.needs);
@@ -182,7 +193,7 @@ impl Session {
             table: table.clone(),
             rows,
         });
-        Ok((Some(pass), Some(provider_as_source(table))))
+        Ok((pass, provider_as_source(table)))
     }
 
     /// The known features table joined with passes for the `missing` values only.

@@ -108,7 +108,7 @@ pub(super) fn checked_definition(
                 score,
             }
         }
-        StatementKind::AsOf(_) | StatementKind::Evaluate(_) => {
+        StatementKind::AsOf(_) | StatementKind::Evaluate(_) | StatementKind::Report(_) => {
             return Err(CheckError::new(
                 ensemble_compiler::CheckErrorKind::Unsupported,
                 "this statement defines nothing",
@@ -161,6 +161,7 @@ impl Session {
                         }
                     }
                 }
+                StatementKind::Report(_) => {}
                 _ => {
                     if let Ok(definition) = checked_definition(&checker, statement) {
                         definition.apply(&mut definitions);

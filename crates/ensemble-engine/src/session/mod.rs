@@ -31,6 +31,7 @@ mod execute;
 mod inspect;
 mod lookahead;
 mod overlaps;
+mod reports;
 mod results;
 mod script;
 mod store;

@@ -121,6 +121,8 @@ pub enum Outcome {
     Score(String),
     /// A bare expression was evaluated.
     Evaluated(Box<Evaluation>),
+    /// A report ran (`overlap`, `kpi`, `transition`, `trend`, `snapshot`, `diff`).
+    Report(Box<crate::report::Report>),
 }
 
 /// What a script did, statement by statement.

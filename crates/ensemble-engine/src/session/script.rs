@@ -53,6 +53,10 @@ impl Session {
                     let evaluation = self.evaluate_parsed(expr, notes, text, origin).await?;
                     Outcome::Evaluated(Box::new(evaluation))
                 }
+                StatementKind::Report(report) => {
+                    let source = reports::Source { text, origin };
+                    Outcome::Report(Box::new(self.run_report(report, &source).await?))
+                }
                 _ => self.define(statement, text, origin)?,
             };
             run.outcomes.push(outcome);
@@ -75,6 +79,13 @@ impl Session {
                     .graph(expr)
                     .map(|_| ())
                     .map_err(|e| self.check_error(e, &text, origin, None)),
+                StatementKind::Report(report) => {
+                    let source = reports::Source {
+                        text: &text,
+                        origin,
+                    };
+                    self.check_report(report, &source)
+                }
                 _ => self.define(statement, &text, origin).map(|_| ()),
             };
             let Err(error) = result else { continue };
@@ -126,6 +137,7 @@ impl Session {
                         .map_err(|e| self.check_error(e, &text, origin, None))?;
                     last = Some((expr.clone(), statement.span));
                 }
+                StatementKind::Report(_) => {}
                 _ => {
                     self.define(statement, &text, origin)?;
                 }
@@ -195,9 +207,9 @@ impl Session {
                 }
                 Outcome::AsOf(self.as_of())
             }
-            StatementKind::Evaluate(_) => {
+            StatementKind::Evaluate(_) | StatementKind::Report(_) => {
                 return Err(self.language_error(
-                    Diagnostic::error("an expression is evaluated, not defined", statement.span),
+                    Diagnostic::error("this statement is run, not defined", statement.span),
                     text,
                     origin,
                 ))

@@ -58,6 +58,73 @@ pub enum StatementKind {
         /// Its named arguments, as written.
         args: Vec<ScoreArg>,
     },
+    /// A report: `overlap`, `kpi`, `transition`, `trend`, `snapshot` or `diff`.
+    Report(Report),
+}
+
+/// The report statements of section 7 of the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// `overlap a, b, c`: pairwise counts, shares and Jaccard; every exact combination.
+    Overlap {
+        /// The sets (two or more once a partition stands for its tiers).
+        sets: Vec<SetExpr>,
+    },
+    /// `kpi statut;`, `kpi vip, clients with sum(…) as ca_12m`: measures per set or tier.
+    Kpi {
+        /// The sets (a partition stands for its tiers).
+        sets: Vec<SetExpr>,
+        /// Extra measures, after the default ones.
+        measures: Vec<Measure>,
+    },
+    /// `transition statut from D1 to D2`: members moving between tiers.
+    Transition {
+        /// The partition.
+        partition: Ident,
+        /// The two dates.
+        range: DateRange,
+    },
+    /// `trend vip from D1 to D2 every month`: sizes at regular dates.
+    Trend {
+        /// The sets (a partition stands for its tiers).
+        sets: Vec<SetExpr>,
+        /// The first and last dates.
+        range: DateRange,
+        /// The step between two dates.
+        every: Duration,
+    },
+    /// `snapshot vip`: the membership at the as-of date, kept as Parquet.
+    Snapshot {
+        /// The segment or partition.
+        name: Ident,
+    },
+    /// `diff vip from D1 to D2`: entries and exits between two snapshots.
+    Diff {
+        /// The segment or partition.
+        name: Ident,
+        /// The two snapshot dates.
+        range: DateRange,
+    },
+}
+
+/// An extra measure of a `kpi` report: `sum(purchases.amount within 12 months) as ca_12m`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    /// The per-member value, summed over the set's members.
+    pub expr: Expr,
+    /// The measure's column name.
+    pub name: Ident,
+}
+
+/// `from D1 to D2` in a report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateRange {
+    /// The first date.
+    pub from: NaiveDate,
+    /// The second date.
+    pub to: NaiveDate,
+    /// Where the range is written (for errors such as dates in the wrong order).
+    pub span: Span,
 }
 
 /// One tier of a partition: `vip = [ca_12m >= 1000]`.

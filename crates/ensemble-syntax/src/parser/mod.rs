@@ -15,6 +15,7 @@ use crate::error::ParseError;
 use crate::grammar::{Rule, SegmentParser};
 
 mod limits;
+mod reports;
 mod statements;
 mod tokens;
 mod warnings;

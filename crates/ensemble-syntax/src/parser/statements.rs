@@ -64,6 +64,12 @@ impl Reader {
                     args,
                 }
             }
+            Rule::overlap_stmt
+            | Rule::kpi_stmt
+            | Rule::transition_stmt
+            | Rule::trend_stmt
+            | Rule::snapshot_stmt
+            | Rule::diff_stmt => StatementKind::Report(self.report(rule, inner)?),
             other => unreachable!("not a statement rule: {other:?}"),
         };
         Ok(Statement { kind, span })

@@ -46,6 +46,15 @@ pub(super) fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_with
             | Rule::kw_within
             | Rule::kw_xor
+            | Rule::kw_overlap
+            | Rule::kw_kpi
+            | Rule::kw_transition
+            | Rule::kw_trend
+            | Rule::kw_snapshot
+            | Rule::kw_diff
+            | Rule::kw_from
+            | Rule::kw_to
+            | Rule::kw_every
     )
 }
 
@@ -117,18 +126,18 @@ pub(super) fn duration(pair: Pair<'_, Rule>) -> Result<Duration, ParseError> {
             text: amount_pair.as_str().to_string(),
             span: span_of(&amount_pair),
         })?;
-    let unit_text = inner
-        .next()
-        .expect("a duration has a unit")
-        .as_str()
-        .to_ascii_lowercase();
-    let unit = match unit_text.trim_end_matches('s') {
+    let unit = date_unit(inner.next().expect("a duration has a unit").as_str());
+    Ok(Duration { amount, unit })
+}
+
+/// The unit of a `unit` token (`days`, `Month`…).
+pub(super) fn date_unit(text: &str) -> DateUnit {
+    match text.to_ascii_lowercase().trim_end_matches('s') {
         "day" => DateUnit::Day,
         "week" => DateUnit::Week,
         "month" => DateUnit::Month,
         _ => DateUnit::Year,
-    };
-    Ok(Duration { amount, unit })
+    }
 }
 
 pub(super) fn string(pair: Pair<'_, Rule>) -> String {

@@ -1,0 +1,288 @@
+//! Running report statements: each set of a report is evaluated like any expression (its
+//! steps inspectable, reused from the session), then counted on member numbers.
+
+mod kpi;
+mod over_time;
+mod overlap;
+mod snapshots;
+
+use ensemble_syntax::{Ident, Report as ReportStatement, SetExprKind, Span};
+use roaring::RoaringBitmap;
+
+use super::script::EXPRESSION_ORIGIN;
+use super::*;
+use crate::report::{Report, ReportBody};
+
+/// A set of a report: its label and its expression (a partition stands for its tiers).
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub(super) label: String,
+    pub(super) expr: SetExpr,
+}
+
+/// Where the report's text comes from, for errors.
+pub(super) struct Source<'a> {
+    pub(super) text: &'a Arc<str>,
+    pub(super) origin: &'a str,
+}
+
+impl Session {
+    /// Runs one report statement (`overlap vip, clients;`, `kpi statut;`…) given as text,
+    /// over the session's definitions.
+    pub async fn report(&mut self, statement: &str) -> Result<Report, EngineError> {
+        let (text, parsed) = self.start_script(statement, EXPRESSION_ORIGIN)?;
+        let mut statements = parsed.script.statements.iter();
+        match (statements.next(), statements.next()) {
+            (Some(only), None) => match &only.kind {
+                StatementKind::Report(report) => {
+                    let source = Source {
+                        text: &text,
+                        origin: EXPRESSION_ORIGIN,
+                    };
+                    self.run_report(report, &source).await
+                }
+                _ => Err(self.language_error(not_a_report(only.span), &text, EXPRESSION_ORIGIN)),
+            },
+            (Some(_), Some(second)) => Err(self.language_error(
+                Diagnostic::error("one report at a time", second.span)
+                    .with_help("run definitions first, then the report alone"),
+                &text,
+                EXPRESSION_ORIGIN,
+            )),
+            (None, _) => {
+                Err(self.language_error(not_a_report(Span::new(0, 0)), &text, EXPRESSION_ORIGIN))
+            }
+        }
+    }
+
+    /// Runs a parsed report statement.
+    pub(super) async fn run_report(
+        &mut self,
+        report: &ReportStatement,
+        source: &Source<'_>,
+    ) -> Result<Report, EngineError> {
+        let started = Instant::now();
+        let as_of = self.as_of();
+        let body = match report {
+            ReportStatement::Overlap { sets } => {
+                ReportBody::Overlap(self.overlap_report(sets, source).await?)
+            }
+            ReportStatement::Kpi { sets, measures } => {
+                ReportBody::Kpi(self.kpi_report(sets, measures, source).await?)
+            }
+            ReportStatement::Transition { partition, range } => {
+                ReportBody::Transition(self.transition_report(partition, range, source).await?)
+            }
+            ReportStatement::Trend { sets, range, every } => {
+                ReportBody::Trend(self.trend_report(sets, range, every, source).await?)
+            }
+            ReportStatement::Snapshot { name } => {
+                ReportBody::Snapshot(self.snapshot(name, source).await?)
+            }
+            ReportStatement::Diff { name, range } => {
+                ReportBody::Diff(self.diff_report(name, range, source)?)
+            }
+        };
+        let as_of = match report {
+            ReportStatement::Transition { range, .. } | ReportStatement::Trend { range, .. } => {
+                range.to
+            }
+            _ => as_of,
+        };
+        Ok(Report {
+            statement: report.to_string(),
+            as_of,
+            elapsed: started.elapsed(),
+            body,
+        })
+    }
+
+    /// The sets of a report: each as written, a partition's name standing for its tiers.
+    pub(super) fn targets(&self, sets: &[SetExpr]) -> Vec<Target> {
+        let mut targets = Vec::new();
+        for set in sets {
+            if let SetExprKind::Segment(name) = &set.kind {
+                if let Some(partition) = self.definitions.partitions.get(&name.name) {
+                    for tier in partition.tier_names() {
+                        targets.push(tier_target(name, tier));
+                    }
+                    continue;
+                }
+            }
+            targets.push(Target {
+                label: set.to_string(),
+                expr: set.clone(),
+            });
+        }
+        targets
+    }
+
+    /// The members of `expr` at `date` (a full point-in-time evaluation; the session's date
+    /// is unchanged).
+    pub(super) async fn members_at(
+        &mut self,
+        expr: &SetExpr,
+        date: NaiveDate,
+        source: &Source<'_>,
+    ) -> Result<Arc<RoaringBitmap>, EngineError> {
+        let saved = self.as_of;
+        let moved = date != self.as_of();
+        self.as_of = Some(date);
+        let result = self
+            .evaluate_parsed(expr, Vec::new(), source.text, source.origin)
+            .await;
+        self.as_of = saved;
+        if moved {
+            // The evaluation recorded sizes at another date.
+            self.store.forget_sizes();
+        }
+        Ok(result?.numbers)
+    }
+
+    /// The universe's members at `date`.
+    pub(super) async fn universe_at(
+        &mut self,
+        date: NaiveDate,
+        source: &Source<'_>,
+    ) -> Result<Arc<RoaringBitmap>, EngineError> {
+        let all = SetExpr {
+            kind: SetExprKind::All,
+            span: Span::new(0, 0),
+        };
+        self.members_at(&all, date, source).await
+    }
+
+    /// The tiers of partition `name` as report targets, or an error naming what it is.
+    pub(super) fn partition_targets(
+        &self,
+        name: &Ident,
+        source: &Source<'_>,
+    ) -> Result<(Vec<Target>, bool), EngineError> {
+        match self.definitions.partitions.get(&name.name) {
+            Some(partition) => Ok((
+                partition
+                    .tier_names()
+                    .map(|tier| tier_target(name, tier))
+                    .collect(),
+                partition.otherwise.is_some(),
+            )),
+            None => Err(self.language_error(
+                self.unknown_name(name, "partition"),
+                source.text,
+                source.origin,
+            )),
+        }
+    }
+
+    /// `unknown partition 'x'`, with the closest name of that kind or what `x` is instead.
+    pub(super) fn unknown_name(&self, name: &Ident, kind: &str) -> Diagnostic {
+        let definitions = &self.definitions;
+        let message = if definitions.segments.contains_key(&name.name) {
+            format!("'{}' is a segment, not a {kind}", name.name)
+        } else if definitions.contains(&name.name) {
+            format!("'{}' is not a {kind}", name.name)
+        } else {
+            format!("unknown {kind} '{}'", name.name)
+        };
+        let candidates: Vec<&String> = match kind {
+            "partition" => definitions.partitions.keys().collect(),
+            _ => definitions
+                .segments
+                .keys()
+                .chain(definitions.partitions.keys())
+                .collect(),
+        };
+        let diagnostic = Diagnostic::error(message, name.span);
+        match ensemble_syntax::suggest(&name.name, candidates.iter().map(|c| c.as_str())) {
+            Some(close) => diagnostic.with_help(format!("did you mean '{close}'?")),
+            None if candidates.is_empty() => diagnostic.with_help(format!("define a {kind} first")),
+            None => diagnostic.with_help(format!(
+                "known: {}",
+                candidates
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// Tier `tier` of partition `partition`, as a set expression.
+fn tier_target(partition: &Ident, tier: &str) -> Target {
+    Target {
+        label: format!("{}.{tier}", partition.name),
+        expr: SetExpr {
+            kind: SetExprKind::Tier {
+                partition: partition.clone(),
+                tier: Ident {
+                    name: tier.to_string(),
+                    span: partition.span,
+                },
+            },
+            span: partition.span,
+        },
+    }
+}
+
+fn not_a_report(span: Span) -> Diagnostic {
+    Diagnostic::error("expected a report", span).with_help(
+        "write 'overlap a, b', 'kpi SET', 'transition P from D1 to D2', 'trend SET from D1 to D2 \
+         every month', 'snapshot NAME' or 'diff NAME from D1 to D2'",
+    )
+}
+
+impl Session {
+    /// Checks a report statement without running it: its sets, its partition or segment, its
+    /// measures.
+    pub(super) fn check_report(
+        &self,
+        report: &ReportStatement,
+        source: &Source<'_>,
+    ) -> Result<(), EngineError> {
+        let check_sets = |sets: &[SetExpr]| {
+            sets.iter().try_for_each(|set| {
+                self.checker()
+                    .graph(set)
+                    .map(|_| ())
+                    .map_err(|e| self.check_error(e, source.text, source.origin, None))
+            })
+        };
+        match report {
+            ReportStatement::Overlap { sets } | ReportStatement::Trend { sets, .. } => {
+                check_sets(sets)
+            }
+            ReportStatement::Kpi { sets, measures } => {
+                check_sets(sets)?;
+                let mut lowerer = ensemble_compiler::CriterionLowerer::new(
+                    &self.catalog.schema,
+                    &self.definitions,
+                    self.as_of(),
+                );
+                measures.iter().try_for_each(|m| {
+                    lowerer
+                        .value(&m.expr)
+                        .map(|_| ())
+                        .map_err(|e| self.check_error(e, source.text, source.origin, None))
+                })
+            }
+            ReportStatement::Transition { partition, .. } => {
+                self.partition_targets(partition, source).map(|_| ())
+            }
+            ReportStatement::Snapshot { name } => {
+                let known = self.definitions.segments.contains_key(&name.name)
+                    || self.definitions.partitions.contains_key(&name.name);
+                if known {
+                    Ok(())
+                } else {
+                    Err(self.language_error(
+                        self.unknown_name(name, "segment or partition"),
+                        source.text,
+                        source.origin,
+                    ))
+                }
+            }
+            ReportStatement::Diff { .. } => Ok(()),
+        }
+    }
+}

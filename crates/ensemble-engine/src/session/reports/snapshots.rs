@@ -1,0 +1,403 @@
+//! `snapshot NAME` and `diff NAME from D1 to D2`: memberships kept as Parquet files under the
+//! catalog's workspace (`snapshots/NAME/DATE.parquet`, written atomically, one file per date,
+//! the definition's text in the file's metadata), and compared by key.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use datafusion::arrow::array::{ArrayRef, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use super::*;
+use crate::report::{DiffReport, DiffRow, SnapshotReport};
+
+/// The workspace directory when the catalog names none, beside the catalog file.
+pub const DEFAULT_WORKSPACE: &str = "workspace";
+/// Metadata keys of a snapshot file.
+const META_DEFINITION: &str = "ensemble.definition";
+const META_DEFINITIONS: &str = "ensemble.definitions";
+const META_AS_OF: &str = "ensemble.as_of";
+const META_CATALOG: &str = "ensemble.catalog";
+/// The column of a partition snapshot holding each member's tier.
+const TIER_COLUMN: &str = "tier";
+/// Member keys shown for entries and exits.
+const EXAMPLES: usize = 5;
+
+/// A snapshot file read back: its definition and each member's tier.
+struct Kept {
+    definition: String,
+    /// Tier names in order (one, named after the segment, for a segment).
+    tiers: Vec<String>,
+    /// Each member's key (in the Arrow row format) and tier index.
+    members: HashMap<Box<[u8]>, usize>,
+    /// Keys in file order, with their display text, for examples.
+    order: Vec<(Box<[u8]>, String)>,
+}
+
+impl Session {
+    /// The workspace directory: the catalog's `workspace`, relative to the catalog file.
+    pub fn workspace(&self) -> PathBuf {
+        let base = self
+            .catalog
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        base.join(
+            self.catalog
+                .file
+                .workspace
+                .as_deref()
+                .unwrap_or(DEFAULT_WORKSPACE),
+        )
+    }
+
+    /// Where the snapshot of `name` at `date` is kept.
+    pub fn snapshot_path(&self, name: &str, date: NaiveDate) -> PathBuf {
+        self.workspace()
+            .join("snapshots")
+            .join(name)
+            .join(format!("{date}.parquet"))
+    }
+
+    /// The dates at which `name` has a snapshot, ascending.
+    pub fn snapshot_dates(&self, name: &str) -> Vec<NaiveDate> {
+        let directory = self.workspace().join("snapshots").join(name);
+        let mut dates: Vec<NaiveDate> = std::fs::read_dir(directory)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                file.strip_suffix(".parquet")?.parse().ok()
+            })
+            .collect();
+        dates.sort();
+        dates
+    }
+
+    /// Saves the members of segment or partition `name` at the session's date.
+    pub(super) async fn snapshot(
+        &mut self,
+        name: &Ident,
+        source: &Source<'_>,
+    ) -> Result<SnapshotReport, EngineError> {
+        let (targets, partition) = self.snapshot_targets(name, source)?;
+        let date = self.as_of();
+        let definition = self
+            .sources
+            .get(&name.name)
+            .map(|s| s.statement.clone())
+            .unwrap_or_default();
+        let path = self.snapshot_path(&name.name, date);
+        if path.exists() {
+            let kept = read_snapshot(&path)?;
+            if kept.definition != definition {
+                return Err(EngineError::Snapshot {
+                    message: format!(
+                        "{} already holds the snapshot of '{}' at {date}, made with another \
+                         definition:\n  {}\nDelete that file to replace it, or snapshot at \
+                         another date ('as of …').",
+                        path.display(),
+                        name.name,
+                        kept.definition
+                    ),
+                });
+            }
+        }
+        let mut tiers = Vec::new();
+        let mut batches = Vec::new();
+        let (_, index) = self.checked_scope().await?;
+        let key_field = index.schema().field(0).clone();
+        let mut fields = vec![key_field];
+        if partition {
+            fields.push(Field::new(TIER_COLUMN, DataType::Utf8, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        for target in &targets {
+            let members = self.members_at(&target.expr, date, source).await?;
+            let tier = target.label.rsplit('.').next().unwrap_or(&target.label);
+            tiers.push((target.label.clone(), members.len()));
+            for keys in index.batches(&members)? {
+                let mut columns: Vec<ArrayRef> = vec![keys.column(0).clone()];
+                if partition {
+                    columns.push(Arc::new(StringArray::from(vec![tier; keys.num_rows()])));
+                }
+                batches.push(
+                    RecordBatch::try_new(schema.clone(), columns)
+                        .map_err(|e| EngineError::execution("the snapshot", e.into()))?,
+                );
+            }
+        }
+        let metadata = vec![
+            (META_DEFINITION, definition),
+            (META_DEFINITIONS, self.definitions_script()),
+            (META_AS_OF, date.to_string()),
+            (META_CATALOG, self.catalog.path.display().to_string()),
+        ];
+        write_snapshot(&path, schema, &batches, metadata)?;
+        Ok(SnapshotReport {
+            name: name.name.clone(),
+            path,
+            tiers,
+        })
+    }
+
+    /// The sets a snapshot keeps: the segment, or the partition's tiers (`true`).
+    fn snapshot_targets(
+        &self,
+        name: &Ident,
+        source: &Source<'_>,
+    ) -> Result<(Vec<Target>, bool), EngineError> {
+        if self.definitions.partitions.contains_key(&name.name) {
+            return Ok((self.partition_targets(name, source)?.0, true));
+        }
+        if self.definitions.segments.contains_key(&name.name) {
+            let expr = SetExpr {
+                kind: SetExprKind::Segment(name.clone()),
+                span: name.span,
+            };
+            let label = name.name.clone();
+            return Ok((vec![Target { label, expr }], false));
+        }
+        Err(self.language_error(
+            self.unknown_name(name, "segment or partition"),
+            source.text,
+            source.origin,
+        ))
+    }
+
+    /// Compares the snapshots of `name` at the two dates of `range`.
+    pub(super) fn diff_report(
+        &self,
+        name: &Ident,
+        range: &ensemble_syntax::DateRange,
+        source: &Source<'_>,
+    ) -> Result<DiffReport, EngineError> {
+        let mut kept = Vec::new();
+        for date in [range.from, range.to] {
+            let path = self.snapshot_path(&name.name, date);
+            if !path.exists() {
+                let dates = self.snapshot_dates(&name.name);
+                let known = match dates.as_slice() {
+                    [] => format!("'{}' has no snapshot yet", name.name),
+                    dates => format!(
+                        "snapshots of '{}': {}",
+                        name.name,
+                        dates
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let diagnostic = Diagnostic::error(
+                    format!("no snapshot of '{}' at {date}", name.name),
+                    range.span,
+                )
+                .with_help(format!(
+                    "{known}; take one with 'as of {date}; snapshot {};'",
+                    name.name
+                ));
+                return Err(self.language_error(diagnostic, source.text, source.origin));
+            }
+            kept.push(read_snapshot(&path)?);
+        }
+        let (before, after) = (&kept[0], &kept[1]);
+        Ok(DiffReport {
+            name: name.name.clone(),
+            from: range.from,
+            to: range.to,
+            rows: diff_rows(&name.name, before, after),
+            changed_definition: (before.definition != after.definition)
+                .then(|| (before.definition.clone(), after.definition.clone())),
+            examples: vec![
+                ("entered".into(), examples(after, before)),
+                ("left".into(), examples(before, after)),
+            ],
+        })
+    }
+}
+
+/// One row per tier found at either date, then the total for a partition.
+fn diff_rows(name: &str, before: &Kept, after: &Kept) -> Vec<DiffRow> {
+    let mut tiers = before.tiers.clone();
+    tiers.extend(
+        after
+            .tiers
+            .iter()
+            .filter(|t| !before.tiers.contains(t))
+            .cloned(),
+    );
+    let tier_of = |kept: &Kept, index: usize| kept.tiers.get(index).cloned();
+    let mut rows: Vec<DiffRow> = tiers
+        .iter()
+        .map(|tier| {
+            let count = |kept: &Kept| {
+                kept.members
+                    .values()
+                    .filter(|i| tier_of(kept, **i).as_ref() == Some(tier))
+                    .count() as u64
+            };
+            let stayed = before
+                .members
+                .iter()
+                .filter(|(key, i)| {
+                    tier_of(before, **i).as_ref() == Some(tier)
+                        && after
+                            .members
+                            .get(*key)
+                            .and_then(|j| tier_of(after, *j))
+                            .as_ref()
+                            == Some(tier)
+                })
+                .count() as u64;
+            let (b, a) = (count(before), count(after));
+            DiffRow {
+                set: tier.clone(),
+                before: b,
+                after: a,
+                entered: a - stayed,
+                left: b - stayed,
+                stayed,
+            }
+        })
+        .collect();
+    if before.tiers.len() > 1 || after.tiers.len() > 1 {
+        let stayed = before
+            .members
+            .keys()
+            .filter(|k| after.members.contains_key(*k))
+            .count() as u64;
+        let (b, a) = (before.members.len() as u64, after.members.len() as u64);
+        rows.push(DiffRow {
+            set: format!("{name} (total)"),
+            before: b,
+            after: a,
+            entered: a - stayed,
+            left: b - stayed,
+            stayed,
+        });
+    }
+    rows
+}
+
+/// The first few members of `kept` that are not in `other`, in file order.
+fn examples(kept: &Kept, other: &Kept) -> Vec<String> {
+    kept.order
+        .iter()
+        .filter(|(key, _)| !other.members.contains_key(key))
+        .take(EXAMPLES)
+        .map(|(_, text)| text.clone())
+        .collect()
+}
+
+fn snapshot_error(
+    path: &std::path::Path,
+    action: &str,
+    error: impl std::fmt::Display,
+) -> EngineError {
+    EngineError::Snapshot {
+        message: format!("{}: cannot {action}: {error}", path.display()),
+    }
+}
+
+/// Writes a snapshot atomically, creating its directory.
+fn write_snapshot(
+    path: &std::path::Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    metadata: Vec<(&str, String)>,
+) -> Result<(), EngineError> {
+    if let Some(directory) = path.parent() {
+        std::fs::create_dir_all(directory)
+            .map_err(|e| snapshot_error(directory, "create the snapshot directory", e))?;
+    }
+    let metadata = metadata
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k.to_string(), v))
+        .collect();
+    let properties = WriterProperties::builder()
+        .set_key_value_metadata(Some(metadata))
+        .build();
+    let file = ensemble_fs::AtomicFile::create(path)?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties))
+        .map_err(|e| snapshot_error(path, "write", e))?;
+    for batch in batches {
+        writer
+            .write(batch)
+            .map_err(|e| snapshot_error(path, "write", e))?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| snapshot_error(path, "write", e))?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Reads a snapshot file back.
+fn read_snapshot(path: &std::path::Path) -> Result<Kept, EngineError> {
+    let file = std::fs::File::open(path).map_err(|e| snapshot_error(path, "open", e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| snapshot_error(path, "read", e))?;
+    let definition = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == META_DEFINITION))
+        .and_then(|k| k.value.clone())
+        .ok_or_else(|| snapshot_error(path, "read", "not a snapshot (no definition recorded)"))?;
+    let schema = builder.schema().clone();
+    let converter = RowConverter::new(vec![SortField::new(schema.field(0).data_type().clone())])
+        .map_err(|e| snapshot_error(path, "read", e))?;
+    let reader = builder
+        .build()
+        .map_err(|e| snapshot_error(path, "read", e))?;
+    let fallback = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut kept = Kept {
+        definition,
+        tiers: Vec::new(),
+        members: HashMap::new(),
+        order: Vec::new(),
+    };
+    let options = FormatOptions::default();
+    for batch in reader {
+        let batch = batch.map_err(|e| snapshot_error(path, "read", e))?;
+        let keys = batch.column(0);
+        let rows = converter
+            .convert_columns(std::slice::from_ref(keys))
+            .map_err(|e| snapshot_error(path, "read", e))?;
+        let formatter = ArrayFormatter::try_new(keys.as_ref(), &options)
+            .map_err(|e| snapshot_error(path, "read", e))?;
+        let tiers = batch
+            .column_by_name(TIER_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
+        for (i, row) in rows.iter().enumerate() {
+            let tier = tiers.as_ref().map_or(fallback.as_str(), |t| t.value(i));
+            let index = match kept.tiers.iter().position(|t| t == tier) {
+                Some(index) => index,
+                None => {
+                    kept.tiers.push(tier.to_string());
+                    kept.tiers.len() - 1
+                }
+            };
+            let key: Box<[u8]> = row.as_ref().into();
+            kept.members.insert(key.clone(), index);
+            kept.order.push((key, formatter.value(i).to_string()));
+        }
+    }
+    if kept.tiers.is_empty() {
+        kept.tiers.push(fallback);
+    }
+    Ok(kept)
+}
