@@ -502,3 +502,61 @@ async fn bad_reports_get_clear_errors_and_change_nothing() {
         sql_sets(&session, date("2026-06-30")).await["vip"].len()
     );
 }
+
+#[tokio::test]
+async fn audiences_hold_the_members_their_values_segments_and_tiers() {
+    let (dir, mut session) = demo_session().await;
+    run(&mut session, STATUT).await;
+    let spec = ensemble::AudienceSpec {
+        set: "vip ∪ recents".into(),
+        values: vec!["city".into(), "ca_12m".into()],
+    };
+    let audience = session.audience(&spec).await.unwrap();
+    let sql = sql_sets(&session, date("2026-06-30")).await;
+    let expected: BTreeSet<i64> = sql["vip"].union(&sql["recents"]).copied().collect();
+    assert_eq!(common::keys(&audience.batches), expected);
+    // The same rows are the SQL table `audience`, fields included.
+    let checked = session
+        .sql(&format!(
+            "{} SELECT COUNT(*) AS wrong FROM audience a JOIN m ON a.customer_id = m.customer_id
+             WHERE ABS(a.ca_12m - m.ca) > 1e-6 OR a.vip <> (m.ca >= 1000)
+                OR a.statut <> CASE WHEN m.ca >= 1000 THEN 'vip' WHEN m.ca >= 200 THEN 'bons'
+                                    WHEN m.n > 0 THEN 'occasionnels' ELSE 'opportunistes' END",
+            base(date("2026-06-30"))
+        ))
+        .await
+        .unwrap();
+    assert_eq!(checked[0].column(0).as_primitive::<Int64Type>().value(0), 0);
+    // Parquet keeps the definitions; CSV gets a sidecar.
+    let parquet = dir.path().join("out/audience.parquet");
+    session.write_audience(&audience, &parquet).unwrap();
+    let file = std::fs::File::open(&parquet).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let metadata = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap();
+    let definitions = metadata
+        .iter()
+        .find(|kv| kv.key == "ensemble.definitions")
+        .unwrap();
+    assert!(definitions
+        .value
+        .as_deref()
+        .unwrap()
+        .contains("segment vip = [ca_12m >= 1000]"));
+    let csv = dir.path().join("out/audience.csv");
+    session.write_audience(&audience, &csv).unwrap();
+    let sidecar = std::fs::read_to_string(dir.path().join("out/audience.csv.meta.json")).unwrap();
+    assert!(
+        sidecar.contains("\"ensemble.as_of\": \"2026-06-30\""),
+        "{sidecar}"
+    );
+    let header = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        header.starts_with("customer_id,city,ca_12m,clients,recents,vip,statut\n"),
+        "{header}"
+    );
+}

@@ -60,9 +60,28 @@ pub enum Command {
         /// NAME-TABLE.EXT beside it).
         #[arg(long, short)]
         output: Option<PathBuf>,
-        /// Draw the last report's chart to this .svg or .png file.
+        /// Draw the last report's chart to this .svg or .png file (repeat for both).
         #[arg(long)]
-        chart: Option<PathBuf>,
+        chart: Vec<PathBuf>,
+    },
+    /// Write an audience for activation: one row per member of a set with chosen values, a
+    /// true/false column per segment and the tier of each partition (.parquet with the
+    /// definitions in its metadata, or .csv with a .meta.json sidecar).
+    #[command(
+        after_help = "Examples:\n  ensemble audience -c data/demo/ensemble.toml examples/loyalty.seg --set vip --value email --value city --value ca_12m --value rfm.score -o vip.parquet\n  ensemble audience -c data/demo/ensemble.toml examples/loyalty.seg --set 'statut.bons ∩ [city = \"Paris\"]' -o bons_paris.csv"
+    )]
+    Audience {
+        #[command(flatten)]
+        input: Input,
+        /// The set whose members are the rows.
+        #[arg(long)]
+        set: String,
+        /// A value per member (a universe column, a field, rfm.score…); repeat for several.
+        #[arg(long = "value")]
+        values: Vec<String>,
+        /// The file to write (.parquet or .csv).
+        #[arg(long, short)]
+        output: PathBuf,
     },
     /// Explore segments interactively (the default command): define, evaluate, inspect steps.
     #[command(

@@ -20,7 +20,7 @@ pub use describe::{ColumnInfo, TableDescription, TableInfo};
 pub use error::EngineError;
 pub use options::{parse_size, SessionOptions, MEMORY_LIMIT_VARIABLE};
 pub use session::{
-    DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter, Listed, Outcome, Overlaps,
-    PartitionCounts, ScriptCheck, ScriptRun, Session, Why,
+    Audience, AudienceSpec, DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter,
+    Listed, Outcome, Overlaps, PartitionCounts, ScriptCheck, ScriptRun, Session, Why,
 };
 pub use steps::{group_thousands, render_tree, render_tree_with, Step, StepKind};

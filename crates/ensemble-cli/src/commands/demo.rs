@@ -25,7 +25,41 @@ pub async fn run(options: &SessionOptions, color: bool) -> Result<(), CliError> 
         .map_err(|e| CliError::from_engine(&e, color))?;
     run_demo(&mut session)
         .await
+        .map_err(|e| CliError::from_engine(&e, color))?;
+    let charts = PathBuf::from(DEMO_DIR).join("charts");
+    analytics_tour(&mut session, &charts)
+        .await
         .map_err(|e| CliError::from_engine(&e, color))
+}
+
+/// The reports the demo ends with: the status tiers' KPIs, the overlap of three segments (and
+/// its chart), the movements between tiers over the last 12 months.
+pub const TOUR: [&str; 3] = [
+    "kpi statut",
+    "overlap clients, acheteurs_recents, vip",
+    "transition statut from 2025-06-30 to 2026-06-30",
+];
+
+/// Runs [`TOUR`] over the loyalty script's definitions, each chart drawn under `charts`.
+pub async fn analytics_tour(
+    session: &mut Session,
+    charts: &std::path::Path,
+) -> Result<(), ensemble::EngineError> {
+    outln!("Analytics tour (docs/analytics.md has every report)\n");
+    for statement in TOUR {
+        let report = session.report(statement).await?;
+        outln!("{statement};");
+        out!("{report}");
+        let file = charts.join(format!("{}.svg", report.kind()));
+        let drawn = std::fs::create_dir_all(charts)
+            .map_err(|e| e.to_string())
+            .and_then(|_| ensemble::charts::write_chart(&report, &file).map_err(|e| e.to_string()));
+        match drawn {
+            Ok(()) => outln!("chart: {}  ({:.1?})\n", file.display(), report.elapsed),
+            Err(error) => errln!("chart not drawn: {error}\n"),
+        }
+    }
+    Ok(())
 }
 
 /// The marker that says which datamart a directory holds.

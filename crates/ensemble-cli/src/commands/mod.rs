@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches.
 
+pub mod audience;
 pub mod demo;
 pub mod exclusive;
 pub mod explain;
@@ -41,9 +42,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let files = report::Files {
                 output: output.as_deref(),
-                chart: chart.as_deref(),
+                charts: &chart,
             };
             report::run(&input, report.as_deref(), files, &options, color).await
+        }
+        Command::Audience {
+            input,
+            set,
+            values,
+            output,
+        } => {
+            let spec = ensemble::AudienceSpec { set, values };
+            audience::run(&input, &spec, &output, &options, color).await
         }
         Command::Check { input } => run::check(&input, &options, color).await,
         Command::Export { input, output } => run::export(&input, &output, &options, color).await,

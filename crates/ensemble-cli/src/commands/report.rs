@@ -15,8 +15,8 @@ use crate::stdio::{err, errln, out};
 pub struct Files<'a> {
     /// Its tables (.csv, .json, .parquet).
     pub output: Option<&'a Path>,
-    /// Its chart (.svg, .png).
-    pub chart: Option<&'a Path>,
+    /// Its chart, once per file (.svg, .png).
+    pub charts: &'a [PathBuf],
 }
 
 /// Runs the script (then `extra`, when given, in place of the script's own reports), prints
@@ -66,7 +66,7 @@ pub async fn run(
             errln!("wrote {}", written.display());
         }
     }
-    if let Some(path) = files.chart {
+    for path in files.charts {
         ensemble::charts::write_chart(last, path).map_err(CliError::data)?;
         errln!("wrote {}", path.display());
     }

@@ -37,6 +37,8 @@ pub enum Command {
     Export(String, String),
     /// `\chart REPORT TO PATH`: a report's chart as SVG or PNG.
     Chart(String, String),
+    /// `\audience SET [WITH VALUE, …] TO PATH`: one row per member for activation.
+    Audience(ensemble::AudienceSpec, String),
     /// `\load FILE`.
     Load(String),
     /// `\save FILE`.
@@ -74,6 +76,30 @@ fn target(name: &str, text: &str, usage: &str) -> Result<(String, String), Strin
         return Err(format!("{name} needs {usage}"));
     }
     Ok((what.to_string(), path.to_string()))
+}
+
+/// The items of a comma-separated list, commas inside parentheses or quotes kept.
+fn top_level_list(text: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut depth, mut quote, mut current) = (0i32, None, String::new());
+    for c in text.chars() {
+        match (c, quote) {
+            ('\'' | '"', None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            ('(', None) => depth += 1,
+            (')', None) => depth -= 1,
+            (',', None) if depth == 0 => {
+                items.push(current.trim().to_string());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    items.push(current.trim().to_string());
+    items.retain(|i| !i.is_empty());
+    items
 }
 
 /// Every command with its usage and description, for `\?` and completion.
@@ -141,6 +167,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "\\export",
         "STEP|EXPR|REPORT|(SELECT …) TO PATH",
         "members with their columns, a report's tables, or a query's result, to a .csv, .json or .parquet file",
+    ),
+    (
+        "\\audience",
+        "SET [WITH VALUE, …] TO PATH",
+        "one row per member with values, a column per segment and per partition, to .parquet or .csv (also the SQL table audience)",
     ),
     (
         "\\chart",
@@ -239,6 +270,20 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
             Command::Chart(what, path)
         }
+        "\\audience" => {
+            let usage = "SET [WITH VALUE, …] TO FILE.parquet|csv";
+            let (what, path) = target(name, &need(usage)?, usage)?;
+            let lower = what.to_lowercase();
+            let (set, values) = match lower.find(" with ") {
+                Some(at) => (what[..at].trim(), top_level_list(&what[at + 6..])),
+                None => (what.as_str(), Vec::new()),
+            };
+            let spec = ensemble::AudienceSpec {
+                set: set.to_string(),
+                values,
+            };
+            Command::Audience(spec, path)
+        }
         "\\load" | "\\i" => Command::Load(need("a file")?),
         "\\save" => Command::Save(need("a file")?),
         "\\reload" => Command::Reload,
@@ -303,5 +348,18 @@ mod tests {
             .unwrap_err()
             .contains("did you mean \\show"));
         assert!(parse("\\d").is_err());
+        assert_eq!(
+            top_level_list("email, greatest(a, b), 'x,y'"),
+            vec!["email", "greatest(a, b)", "'x,y'"]
+        );
+        let Ok(Command::Audience(spec, path)) =
+            parse("\\audience vip with email, rfm.score to out/vip.csv")
+        else {
+            panic!("not an audience")
+        };
+        assert_eq!(
+            (spec.set.as_str(), spec.values.len(), path.as_str()),
+            ("vip", 2, "out/vip.csv")
+        );
     }
 }

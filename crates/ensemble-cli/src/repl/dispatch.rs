@@ -106,6 +106,21 @@ impl Repl {
                 errln!("maxrows {}", self.settings.max_rows);
             }
             Command::Export(what, path) => self.export(what, path).await?,
+            Command::Audience(spec, path) => {
+                let audience = self
+                    .session
+                    .audience(&spec)
+                    .await
+                    .map_err(EntryError::Engine)?;
+                self.session
+                    .write_audience(&audience, Path::new(&path))
+                    .map_err(EntryError::Engine)?;
+                self.progress.stop();
+                errln!(
+                    "wrote {} members to {path} (and the SQL table audience)",
+                    group_thousands(audience.members)
+                );
+            }
             Command::Chart(what, path) => {
                 let report = self
                     .session

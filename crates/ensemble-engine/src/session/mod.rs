@@ -39,6 +39,7 @@ mod why;
 
 pub use exclusive::{Exclusivity, Overlap};
 pub use overlaps::Overlaps;
+pub use reports::{Audience, AudienceSpec};
 pub use results::{
     Evaluation, Explanation, FeaturesPass, Outcome, PartitionCounts, ScriptCheck, ScriptRun,
 };

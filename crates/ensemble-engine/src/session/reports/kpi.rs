@@ -51,6 +51,7 @@ impl Session {
             },
         });
         let date = self.as_of();
+        self.prefetch_targets(&targets, &[date]);
         let mut bitmaps = Vec::with_capacity(targets.len());
         for target in &targets {
             bitmaps.push(self.members_at(&target.expr, date, source).await?);

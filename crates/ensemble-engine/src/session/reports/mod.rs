@@ -1,6 +1,7 @@
 //! Running report statements: each set of a report is evaluated like any expression (its
 //! steps inspectable, reused from the session), then counted on member numbers.
 
+mod audience;
 mod kpi;
 mod over_time;
 mod overlap;
@@ -12,6 +13,8 @@ use roaring::RoaringBitmap;
 use super::script::EXPRESSION_ORIGIN;
 use super::*;
 use crate::report::{Report, ReportBody};
+
+pub use audience::{Audience, AudienceSpec};
 
 /// A set of a report: its label and its expression (a partition stands for its tiers).
 #[derive(Debug, Clone)]
@@ -63,7 +66,31 @@ impl Session {
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
         let as_of = self.as_of();
-        let body = match report {
+        let script_ahead = self.prefetch.clone();
+        let body = self.report_body(report, source).await;
+        // What a report prefetched is for its own evaluations only.
+        self.prefetch = script_ahead;
+        let body = body?;
+        let as_of = match report {
+            ReportStatement::Transition { range, .. } | ReportStatement::Trend { range, .. } => {
+                range.to
+            }
+            _ => as_of,
+        };
+        Ok(Report {
+            statement: report.to_string(),
+            as_of,
+            elapsed: started.elapsed(),
+            body,
+        })
+    }
+
+    async fn report_body(
+        &mut self,
+        report: &ReportStatement,
+        source: &Source<'_>,
+    ) -> Result<ReportBody, EngineError> {
+        Ok(match report {
             ReportStatement::Overlap { sets } => {
                 ReportBody::Overlap(self.overlap_report(sets, source).await?)
             }
@@ -82,18 +109,6 @@ impl Session {
             ReportStatement::Diff { name, range } => {
                 ReportBody::Diff(self.diff_report(name, range, source)?)
             }
-        };
-        let as_of = match report {
-            ReportStatement::Transition { range, .. } | ReportStatement::Trend { range, .. } => {
-                range.to
-            }
-            _ => as_of,
-        };
-        Ok(Report {
-            statement: report.to_string(),
-            as_of,
-            elapsed: started.elapsed(),
-            body,
         })
     }
 
@@ -115,6 +130,21 @@ impl Session {
             });
         }
         targets
+    }
+
+    /// Makes the first features pass at each of `dates` read what every target will read
+    /// there: one scan per related table and date for the whole report.
+    pub(super) fn prefetch_targets(&mut self, targets: &[Target], dates: &[NaiveDate]) {
+        for date in dates {
+            let checker = Checker::new(&self.catalog.schema, &self.definitions, *date);
+            let mut needs = ensemble_compiler::Needs::default();
+            for target in targets {
+                if let Ok(graph) = checker.graph(&target.expr) {
+                    needs.extend(&graph.needs());
+                }
+            }
+            self.prefetch.entry(*date).or_default().extend(&needs);
+        }
     }
 
     /// The members of `expr` at `date` (a full point-in-time evaluation; the session's date
@@ -285,4 +315,39 @@ impl Session {
             ReportStatement::Diff { .. } => Ok(()),
         }
     }
+}
+
+/// Writes `batches` as Parquet at `path`, atomically (creating its directory), with
+/// `metadata` as the file's key-value metadata.
+pub(super) fn write_parquet(
+    path: &std::path::Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    metadata: Vec<(&str, String)>,
+) -> Result<(), EngineError> {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+    let failed = |e: &dyn std::fmt::Display| snapshots::snapshot_error(path, "write", e);
+    if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory).map_err(|e| {
+            snapshots::snapshot_error(directory, "create the snapshot directory", e)
+        })?;
+    }
+    let metadata = metadata
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k.to_string(), v))
+        .collect();
+    let properties = WriterProperties::builder()
+        .set_key_value_metadata(Some(metadata))
+        .build();
+    let file = ensemble_fs::AtomicFile::create(path)?;
+    let mut writer =
+        ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| failed(&e))?;
+    for batch in batches {
+        writer.write(batch).map_err(|e| failed(&e))?;
+    }
+    let file = writer.into_inner().map_err(|e| failed(&e))?;
+    file.commit()?;
+    Ok(())
 }

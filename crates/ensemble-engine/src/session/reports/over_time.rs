@@ -25,6 +25,7 @@ impl Session {
         source: &Source<'_>,
     ) -> Result<TransitionReport, EngineError> {
         let (targets, complete) = self.partition_targets(partition, source)?;
+        self.prefetch_targets(&targets, &[range.from, range.to]);
         let mut labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
         let mut at = Vec::new();
         for date in [range.from, range.to] {
@@ -105,6 +106,7 @@ impl Session {
             )
         })?;
         let targets = self.targets(sets);
+        self.prefetch_targets(&targets, &dates);
         let mut sizes = Vec::with_capacity(dates.len());
         let mut universe = Vec::with_capacity(dates.len());
         for date in &dates {

@@ -23,6 +23,7 @@ impl Session {
             ));
         }
         let date = self.as_of();
+        self.prefetch_targets(&targets, &[date]);
         let mut members = Vec::with_capacity(targets.len());
         for target in &targets {
             members.push(self.members_at(&target.expr, date, source).await?);

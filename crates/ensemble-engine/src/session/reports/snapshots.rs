@@ -10,9 +10,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
 use super::*;
 use crate::report::{DiffReport, DiffRow, SnapshotReport};
@@ -141,7 +138,7 @@ impl Session {
             (META_AS_OF, date.to_string()),
             (META_CATALOG, self.catalog.path.display().to_string()),
         ];
-        write_snapshot(&path, schema, &batches, metadata)?;
+        write_parquet(&path, schema, &batches, metadata)?;
         Ok(SnapshotReport {
             name: name.name.clone(),
             path,
@@ -298,7 +295,7 @@ fn examples(kept: &Kept, other: &Kept) -> Vec<String> {
         .collect()
 }
 
-fn snapshot_error(
+pub(super) fn snapshot_error(
     path: &std::path::Path,
     action: &str,
     error: impl std::fmt::Display,
@@ -306,39 +303,6 @@ fn snapshot_error(
     EngineError::Snapshot {
         message: format!("{}: cannot {action}: {error}", path.display()),
     }
-}
-
-/// Writes a snapshot atomically, creating its directory.
-fn write_snapshot(
-    path: &std::path::Path,
-    schema: SchemaRef,
-    batches: &[RecordBatch],
-    metadata: Vec<(&str, String)>,
-) -> Result<(), EngineError> {
-    if let Some(directory) = path.parent() {
-        std::fs::create_dir_all(directory)
-            .map_err(|e| snapshot_error(directory, "create the snapshot directory", e))?;
-    }
-    let metadata = metadata
-        .into_iter()
-        .map(|(k, v)| KeyValue::new(k.to_string(), v))
-        .collect();
-    let properties = WriterProperties::builder()
-        .set_key_value_metadata(Some(metadata))
-        .build();
-    let file = ensemble_fs::AtomicFile::create(path)?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties))
-        .map_err(|e| snapshot_error(path, "write", e))?;
-    for batch in batches {
-        writer
-            .write(batch)
-            .map_err(|e| snapshot_error(path, "write", e))?;
-    }
-    let file = writer
-        .into_inner()
-        .map_err(|e| snapshot_error(path, "write", e))?;
-    file.commit()?;
-    Ok(())
 }
 
 /// Reads a snapshot file back.
