@@ -135,3 +135,6 @@ where
 pub(crate) fn draw_error(error: impl std::fmt::Display) -> ChartError {
     ChartError::Draw(error.to_string())
 }
+
+#[cfg(test)]
+mod tests;

@@ -299,6 +299,19 @@ fn demo_generates_once_then_reuses() {
         assert!(text.contains(segment), "{segment} missing from\n{text}");
     }
     assert!(text.contains("#5  #1 − #4"), "{text}");
+    // The analytics tour: tiers with KPIs, an overlap chart, a 12-month transition.
+    for shown in [
+        "kpi statut",
+        "overlap clients, acheteurs_recents, vip",
+        "(entered)",
+    ] {
+        assert!(text.contains(shown), "{shown} missing from\n{text}");
+    }
+    for chart in ["kpi", "overlap", "transition"] {
+        let svg = dir.path().join(format!("data/demo/charts/{chart}.svg"));
+        let drawn = std::fs::read_to_string(&svg).unwrap_or_default();
+        assert!(drawn.starts_with("<svg"), "{} not drawn", svg.display());
+    }
     let modified = std::fs::metadata(dir.path().join("data/demo/purchases.parquet"))
         .and_then(|m| m.modified())
         .expect("written");

@@ -55,7 +55,10 @@ pub async fn analytics_tour(
             .map_err(|e| e.to_string())
             .and_then(|_| ensemble::charts::write_chart(&report, &file).map_err(|e| e.to_string()));
         match drawn {
-            Ok(()) => outln!("chart: {}  ({:.1?})\n", file.display(), report.elapsed),
+            Ok(()) => {
+                outln!("chart: {}\n", file.display());
+                errln!("{} in {:.1?}", report.kind(), report.elapsed);
+            }
             Err(error) => errln!("chart not drawn: {error}\n"),
         }
     }

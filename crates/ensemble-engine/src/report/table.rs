@@ -156,7 +156,7 @@ impl ReportTable {
             })
             .unzip();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map_err(|e| EngineError::execution(&format!("the {} table", self.name), e.into()))
+            .map_err(|e| EngineError::execution(format!("the {} table", self.name), e.into()))
     }
 
     /// The table as aligned text: names left, numbers right, thousands separated.

@@ -12,6 +12,9 @@ use ensemble_compiler::CriterionLowerer;
 
 use super::*;
 
+/// A partition's tiers and their members.
+type Tiers = Vec<(String, Arc<RoaringBitmap>)>;
+
 /// The SQL table holding the last audience.
 pub const AUDIENCE_TABLE: &str = "audience";
 
@@ -48,7 +51,7 @@ impl Session {
         let date = self.as_of();
         let rows = self.members_at(&set, date, &source).await?;
         let mut flags: Vec<(String, Arc<RoaringBitmap>)> = Vec::new();
-        let mut tiers: Vec<(String, Vec<(String, Arc<RoaringBitmap>)>)> = Vec::new();
+        let mut tiers: Vec<(String, Tiers)> = Vec::new();
         for name in self.order.clone() {
             if self.definitions.segments.contains_key(&name) {
                 let target = SetExpr {

@@ -24,6 +24,16 @@ fn default_measures(table: &str, amount: &str, time: &str) -> String {
     )
 }
 
+/// The revenue column and the default measures over it.
+struct Revenue {
+    /// `purchases.amount`.
+    column: String,
+    /// The measures' text (their spans point into it).
+    text: String,
+    /// Revenue, purchases and recency.
+    measures: Vec<Measure>,
+}
+
 /// Sums of each measure over one set's members.
 #[derive(Debug, Clone, Default)]
 struct Sums {
@@ -56,17 +66,21 @@ impl Session {
         for target in &targets {
             bitmaps.push(self.members_at(&target.expr, date, source).await?);
         }
-        let (revenue, defaults) = self.revenue_measures()?;
-        let default_count = defaults.len();
-        let mut measures: Vec<(String, Expr, &Source<'_>)> = Vec::new();
-        let defaults_text: Arc<str> =
-            Arc::from(revenue.as_ref().map_or(String::new(), |r| r.1.clone()));
+        let revenue = self.revenue_measures()?;
+        let defaults_text: Arc<str> = Arc::from(revenue.as_ref().map_or("", |r| r.text.as_str()));
         let defaults_source = Source {
             text: &defaults_text,
             origin: DEFAULTS_ORIGIN,
         };
+        let defaults = revenue.as_ref().map_or(&[][..], |r| r.measures.as_slice());
+        let default_count = defaults.len();
+        let mut measures: Vec<(String, Expr, &Source<'_>)> = Vec::new();
         for measure in defaults {
-            measures.push((measure.name.name, measure.expr, &defaults_source));
+            measures.push((
+                measure.name.name.clone(),
+                measure.expr.clone(),
+                &defaults_source,
+            ));
         }
         for measure in extra {
             measures.push((measure.name.name.clone(), measure.expr.clone(), source));
@@ -92,14 +106,14 @@ impl Session {
             .collect();
         Ok(KpiReport {
             rows,
-            revenue: revenue.map(|r| r.0),
+            revenue: revenue.map(|r| r.column),
             measures: extra.iter().map(|m| m.name.name.clone()).collect(),
         })
     }
 
     /// The revenue column (`purchases.amount`) and the default measures over it: the
     /// catalog's `revenue`, else `purchases.amount` when it exists, else none.
-    fn revenue_measures(&self) -> Result<(Option<(String, String)>, Vec<Measure>), EngineError> {
+    fn revenue_measures(&self) -> Result<Option<Revenue>, EngineError> {
         let schema = &self.catalog.schema;
         let named = self.catalog.file.revenue.clone();
         let column = named.clone().unwrap_or_else(|| "purchases.amount".into());
@@ -117,7 +131,7 @@ impl Session {
                          time column"
                     ),
                 }),
-                None => Ok((None, Vec::new())),
+                None => Ok(None),
             };
         };
         let text = default_measures(&table, &amount, &time);
@@ -130,7 +144,11 @@ impl Session {
             Some(StatementKind::Report(ensemble_syntax::Report::Kpi { measures, .. })) => measures,
             _ => Vec::new(),
         };
-        Ok((Some((column, text)), measures))
+        Ok(Some(Revenue {
+            column,
+            text,
+            measures,
+        }))
     }
 
     /// Every measure per member (one read of the features table), summed over each set.

@@ -63,7 +63,8 @@ pub(crate) fn count_overlaps(
             members,
         })
         .collect();
-    combinations.sort_by(|a, b| b.members.cmp(&a.members).then(a.within.cmp(&b.within)));
+    // Largest first; ties in the order of the sets (a combination with the first set first).
+    combinations.sort_by(|a, b| b.members.cmp(&a.members).then(b.within.cmp(&a.within)));
     OverlapReport {
         sets: labels,
         shared,
