@@ -21,6 +21,6 @@ pub use error::EngineError;
 pub use options::{parse_size, SessionOptions, MEMORY_LIMIT_VARIABLE};
 pub use session::{
     Audience, AudienceSpec, DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter,
-    Listed, Outcome, Overlaps, PartitionCounts, ScriptCheck, ScriptRun, Session, Why,
+    Listed, Outcome, Overlaps, PartitionCounts, ProgressHook, ScriptCheck, ScriptRun, Session, Why,
 };
 pub use steps::{group_thousands, render_tree, render_tree_with, Step, StepKind};

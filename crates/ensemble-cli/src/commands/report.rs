@@ -30,6 +30,7 @@ pub async fn run(
 ) -> Result<(), CliError> {
     let (text, origin) = input.read()?;
     let mut session = input.session(options).await?;
+    let bar = progress_bar(&mut session);
     let run = session
         .run_script(&text, &origin)
         .await
@@ -52,6 +53,7 @@ pub async fn run(
             .map_err(|e| CliError::from_engine(&e, color))?;
         reports = vec![report];
     }
+    bar.finish_and_clear();
     let Some(last) = reports.last() else {
         return Err(CliError::language(
             "the script has no report (overlap, kpi, transition, trend, snapshot, diff)",
@@ -71,6 +73,23 @@ pub async fn run(
         errln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// A bar on standard error (drawn only on a terminal) that follows reports over several
+/// dates.
+fn progress_bar(session: &mut ensemble::Session) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} dates")
+    {
+        bar.set_style(style);
+    }
+    let follow = bar.clone();
+    session.on_progress(Some(std::sync::Arc::new(move |done, total, what| {
+        follow.set_length(total as u64);
+        follow.set_position(done as u64);
+        follow.set_message(what.to_string());
+    })));
+    bar
 }
 
 /// Writes the report's tables to `path` (.csv, .json or .parquet): one table to `path`, several

@@ -40,6 +40,7 @@ mod why;
 pub use exclusive::{Exclusivity, Overlap};
 pub use overlaps::Overlaps;
 pub use reports::{Audience, AudienceSpec};
+
 pub use results::{
     Evaluation, Explanation, FeaturesPass, Outcome, PartitionCounts, ScriptCheck, ScriptRun,
 };
@@ -132,7 +133,12 @@ pub struct Session {
     /// The member numbers, with the data fingerprint they were built (and the universe keys
     /// checked) for.
     members: Option<(u64, Arc<crate::members::MemberIndex>)>,
+    /// Told how far a long report got (see [`Session::on_progress`]).
+    progress: Option<ProgressHook>,
 }
+
+/// Called as a report over several dates evaluates each one: `(done, total, what)`.
+pub type ProgressHook = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 
 impl Session {
     /// Opens a session on the catalog file at `path`, with the default options.
@@ -164,7 +170,21 @@ impl Session {
             store: store::StepStore::default(),
             prefetch: HashMap::new(),
             members: None,
+            progress: None,
         })
+    }
+
+    /// Reports over several dates (`trend`, `transition`) call `hook` after each date, so a
+    /// terminal can show their progress; `None` stops the calls.
+    pub fn on_progress(&mut self, hook: Option<ProgressHook>) {
+        self.progress = hook;
+    }
+
+    /// Tells the progress hook, if any, that `done` of `total` steps of `what` are done.
+    pub(super) fn tell_progress(&self, done: usize, total: usize, what: &str) {
+        if let Some(hook) = &self.progress {
+            hook(done, total, what);
+        }
     }
 
     /// A handle that stops this session's running statement (checking, planning or

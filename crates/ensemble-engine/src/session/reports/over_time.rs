@@ -28,7 +28,8 @@ impl Session {
         self.prefetch_targets(&targets, &[range.from, range.to]);
         let mut labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
         let mut at = Vec::new();
-        for date in [range.from, range.to] {
+        for (done, date) in [range.from, range.to].into_iter().enumerate() {
+            self.tell_progress(done, 2, &format!("tiers at {date}"));
             let universe = self.universe_at(date, source).await?;
             let mut tiers = Vec::new();
             for target in &targets {
@@ -109,10 +110,11 @@ impl Session {
         self.prefetch_targets(&targets, &dates);
         let mut sizes = Vec::with_capacity(dates.len());
         let mut universe = Vec::with_capacity(dates.len());
-        for date in &dates {
+        for (done, date) in dates.iter().enumerate() {
             if self.interrupt.is_interrupted() {
                 return Err(EngineError::Cancelled);
             }
+            self.tell_progress(done, dates.len(), &format!("trend at {date}"));
             universe.push(self.universe_at(*date, source).await?.len());
             let mut row = Vec::with_capacity(targets.len());
             for target in &targets {
