@@ -6,7 +6,7 @@ use ensemble::{AudienceSpec, SessionOptions};
 
 use crate::cli::Input;
 use crate::error::CliError;
-use crate::stdio::{err, errln};
+use crate::stdio::errln;
 
 /// Applies the script's definitions (its expressions and reports run too), then writes the
 /// audience of `spec` to `output` (.parquet, or .csv with a .meta.json sidecar).
@@ -17,15 +17,8 @@ pub async fn run(
     options: &SessionOptions,
     color: bool,
 ) -> Result<(), CliError> {
-    let (text, origin) = input.read()?;
     let mut session = input.session(options).await?;
-    let run = session
-        .run_script(&text, &origin)
-        .await
-        .map_err(|e| CliError::from_engine(&e, color))?;
-    for note in &run.notes {
-        err!("{}", note.render(&text, &origin, color));
-    }
+    super::run::run_in(&mut session, input, color).await?;
     let audience = session
         .audience(spec)
         .await

@@ -9,7 +9,7 @@ use ensemble::{Outcome, SessionOptions};
 use crate::cli::Input;
 use crate::error::CliError;
 use crate::output;
-use crate::stdio::{err, errln, out};
+use crate::stdio::{errln, out};
 
 /// Where the last report goes besides standard output.
 pub struct Files<'a> {
@@ -28,16 +28,9 @@ pub async fn run(
     options: &SessionOptions,
     color: bool,
 ) -> Result<(), CliError> {
-    let (text, origin) = input.read()?;
     let mut session = input.session(options).await?;
     let bar = progress_bar(&mut session);
-    let run = session
-        .run_script(&text, &origin)
-        .await
-        .map_err(|e| CliError::from_engine(&e, color))?;
-    for note in &run.notes {
-        err!("{}", note.render(&text, &origin, color));
-    }
+    let run = super::run::run_in(&mut session, input, color).await?;
     let mut reports: Vec<Report> = run
         .outcomes
         .into_iter()

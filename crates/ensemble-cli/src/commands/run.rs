@@ -16,8 +16,18 @@ async fn run_script(
     options: &SessionOptions,
     color: bool,
 ) -> Result<(Session, ScriptRun), CliError> {
-    let (text, origin) = input.read()?;
     let mut session = input.session(options).await?;
+    let run = run_in(&mut session, input, color).await?;
+    Ok((session, run))
+}
+
+/// Runs the script of `input` in `session` (notes printed on standard error).
+pub async fn run_in(
+    session: &mut Session,
+    input: &Input,
+    color: bool,
+) -> Result<ScriptRun, CliError> {
+    let (text, origin) = input.read()?;
     let run = session
         .run_script(&text, &origin)
         .await
@@ -25,7 +35,7 @@ async fn run_script(
     for note in &run.notes {
         err!("{}", note.render(&text, &origin, color));
     }
-    Ok((session, run))
+    Ok(run)
 }
 
 /// `ensemble run`: the members of the last expression; the size of each expression when there

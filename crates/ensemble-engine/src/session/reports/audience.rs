@@ -219,14 +219,8 @@ impl Session {
             outputs.push(lowered.expr.to_df().alias(name));
         }
         let needs = lowerer.needs.clone();
-        let (fingerprint, _) = self.checked_scope().await?;
-        let scope = store::CacheScope { as_of, fingerprint };
-        let (_, features) = self.features_for(needs, scope).await?;
-        let plan = LogicalPlanBuilder::scan(planner::FEATURES_TABLE, features, None)
-            .and_then(|b| b.project(outputs))
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::execution("the audience's values", e))?;
-        Ok(self.collect(plan, "the audience's values").await?.0)
+        self.project_features(needs, outputs, "the audience's values")
+            .await
     }
 
     /// Registers the audience as the SQL table `audience` (replacing the last one).

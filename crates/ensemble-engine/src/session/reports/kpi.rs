@@ -233,14 +233,7 @@ impl Session {
             outputs.push(cast(lowered.expr.to_df(), DataType::Float64).alias(name));
         }
         let needs = lowerer.needs.clone();
-        let (fingerprint, _) = self.checked_scope().await?;
-        let scope = store::CacheScope { as_of, fingerprint };
-        let (_, features) = self.features_for(needs, scope).await?;
-        let plan = LogicalPlanBuilder::scan(planner::FEATURES_TABLE, features, None)
-            .and_then(|b| b.project(outputs))
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::execution("the measures", e))?;
-        Ok(self.collect(plan, "the measures").await?.0)
+        self.project_features(needs, outputs, "the measures").await
     }
 }
 

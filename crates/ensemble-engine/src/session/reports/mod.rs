@@ -147,6 +147,27 @@ impl Session {
         }
     }
 
+    /// `outputs` (the universe key first) computed per member at the session's date over the
+    /// features table holding at least `needs` (the session's own, extended if need be).
+    pub(super) async fn project_features(
+        &mut self,
+        needs: ensemble_compiler::Needs,
+        outputs: Vec<datafusion::logical_expr::Expr>,
+        context: &str,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let (fingerprint, _) = self.checked_scope().await?;
+        let scope = store::CacheScope {
+            as_of: self.as_of(),
+            fingerprint,
+        };
+        let (_, features) = self.features_for(needs, scope).await?;
+        let plan = LogicalPlanBuilder::scan(planner::FEATURES_TABLE, features, None)
+            .and_then(|b| b.project(outputs))
+            .and_then(|b| b.build())
+            .map_err(|e| EngineError::execution(context, e))?;
+        Ok(self.collect(plan, context).await?.0)
+    }
+
     /// The members of `expr` at `date` (a full point-in-time evaluation; the session's date
     /// is unchanged).
     pub(super) async fn members_at(
