@@ -32,9 +32,11 @@ struct Kept {
     /// Tier names in order (one, named after the segment, for a segment).
     tiers: Vec<String>,
     /// Each member's key (in the Arrow row format) and tier index.
-    members: HashMap<Box<[u8]>, usize>,
-    /// Keys in file order, with their display text, for examples.
-    order: Vec<(Box<[u8]>, String)>,
+    members: HashMap<Box<[u8]>, usize, ahash::RandomState>,
+    /// Keys in file order with where they are in `keys` (batch, row), for examples.
+    order: Vec<(Box<[u8]>, usize, usize)>,
+    /// The key column of each batch read.
+    keys: Vec<ArrayRef>,
 }
 
 impl Session {
@@ -222,7 +224,8 @@ impl Session {
     }
 }
 
-/// One row per tier found at either date, then the total for a partition.
+/// One row per tier found at either date, then the total for a partition: one pass over
+/// each snapshot's members.
 fn diff_rows(name: &str, before: &Kept, after: &Kept) -> Vec<DiffRow> {
     let mut tiers = before.tiers.clone();
     tiers.extend(
@@ -232,66 +235,63 @@ fn diff_rows(name: &str, before: &Kept, after: &Kept) -> Vec<DiffRow> {
             .filter(|t| !before.tiers.contains(t))
             .cloned(),
     );
-    let tier_of = |kept: &Kept, index: usize| kept.tiers.get(index).cloned();
+    let position = |kept: &Kept| -> Vec<usize> {
+        kept.tiers
+            .iter()
+            .map(|t| tiers.iter().position(|u| u == t).unwrap_or(0))
+            .collect()
+    };
+    let (from_before, from_after) = (position(before), position(after));
+    let mut counts = vec![(0u64, 0u64, 0u64); tiers.len()];
+    let mut stayed_total = 0u64;
+    for (key, tier) in &before.members {
+        let tier = from_before[*tier];
+        counts[tier].0 += 1;
+        if let Some(now) = after.members.get(key) {
+            stayed_total += 1;
+            if from_after[*now] == tier {
+                counts[tier].2 += 1;
+            }
+        }
+    }
+    for tier in after.members.values() {
+        counts[from_after[*tier]].1 += 1;
+    }
+    let row = |set: String, (before, after, stayed): (u64, u64, u64)| DiffRow {
+        set,
+        before,
+        after,
+        entered: after - stayed,
+        left: before - stayed,
+        stayed,
+    };
     let mut rows: Vec<DiffRow> = tiers
         .iter()
-        .map(|tier| {
-            let count = |kept: &Kept| {
-                kept.members
-                    .values()
-                    .filter(|i| tier_of(kept, **i).as_ref() == Some(tier))
-                    .count() as u64
-            };
-            let stayed = before
-                .members
-                .iter()
-                .filter(|(key, i)| {
-                    tier_of(before, **i).as_ref() == Some(tier)
-                        && after
-                            .members
-                            .get(*key)
-                            .and_then(|j| tier_of(after, *j))
-                            .as_ref()
-                            == Some(tier)
-                })
-                .count() as u64;
-            let (b, a) = (count(before), count(after));
-            DiffRow {
-                set: tier.clone(),
-                before: b,
-                after: a,
-                entered: a - stayed,
-                left: b - stayed,
-                stayed,
-            }
-        })
+        .zip(&counts)
+        .map(|(tier, counts)| row(tier.clone(), *counts))
         .collect();
-    if before.tiers.len() > 1 || after.tiers.len() > 1 {
-        let stayed = before
-            .members
-            .keys()
-            .filter(|k| after.members.contains_key(*k))
-            .count() as u64;
-        let (b, a) = (before.members.len() as u64, after.members.len() as u64);
-        rows.push(DiffRow {
-            set: format!("{name} (total)"),
-            before: b,
-            after: a,
-            entered: a - stayed,
-            left: b - stayed,
-            stayed,
-        });
+    if tiers.len() > 1 {
+        let total = (
+            before.members.len() as u64,
+            after.members.len() as u64,
+            stayed_total,
+        );
+        rows.push(row(format!("{name} (total)"), total));
     }
     rows
 }
 
 /// The first few members of `kept` that are not in `other`, in file order.
 fn examples(kept: &Kept, other: &Kept) -> Vec<String> {
+    let options = FormatOptions::default();
     kept.order
         .iter()
-        .filter(|(key, _)| !other.members.contains_key(key))
+        .filter(|(key, _, _)| !other.members.contains_key(key))
         .take(EXAMPLES)
-        .map(|(_, text)| text.clone())
+        .filter_map(|(_, batch, row)| {
+            let formatter = ArrayFormatter::try_new(kept.keys[*batch].as_ref(), &options).ok()?;
+            Some(formatter.value(*row).to_string())
+        })
         .collect()
 }
 
@@ -331,17 +331,15 @@ fn read_snapshot(path: &std::path::Path) -> Result<Kept, EngineError> {
     let mut kept = Kept {
         definition,
         tiers: Vec::new(),
-        members: HashMap::new(),
+        members: HashMap::default(),
         order: Vec::new(),
+        keys: Vec::new(),
     };
-    let options = FormatOptions::default();
-    for batch in reader {
+    for (b, batch) in reader.enumerate() {
         let batch = batch.map_err(|e| snapshot_error(path, "read", e))?;
         let keys = batch.column(0);
         let rows = converter
             .convert_columns(std::slice::from_ref(keys))
-            .map_err(|e| snapshot_error(path, "read", e))?;
-        let formatter = ArrayFormatter::try_new(keys.as_ref(), &options)
             .map_err(|e| snapshot_error(path, "read", e))?;
         let tiers = batch
             .column_by_name(TIER_COLUMN)
@@ -357,8 +355,9 @@ fn read_snapshot(path: &std::path::Path) -> Result<Kept, EngineError> {
             };
             let key: Box<[u8]> = row.as_ref().into();
             kept.members.insert(key.clone(), index);
-            kept.order.push((key, formatter.value(i).to_string()));
+            kept.order.push((key, b, i));
         }
+        kept.keys.push(keys.clone());
     }
     if kept.tiers.is_empty() {
         kept.tiers.push(fallback);
