@@ -343,6 +343,19 @@ async fn trend_sizes_equal_separate_evaluations_at_each_date() {
             trend.universe[d],
             members(&mut alone, "all").await.len() as u64
         );
+        let revenue = trend
+            .revenue
+            .as_ref()
+            .expect("the demo has purchases.amount");
+        let sql = format!(
+            "{} SELECT CAST(COALESCE(SUM(ca), 0) AS DOUBLE) FROM m WHERE ca >= 1000",
+            base(at)
+        );
+        close(
+            revenue[d][0],
+            sql_number(&session, &sql).await,
+            "vip's revenue",
+        );
     }
 }
 

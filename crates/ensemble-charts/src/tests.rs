@@ -83,6 +83,7 @@ fn bodies() -> Vec<ReportBody> {
             dates: vec![day(1), day(15), day(31)],
             sizes: vec![vec![1], vec![3], vec![2]],
             universe: vec![10, 10, 10],
+            revenue: None,
         }),
     ]
 }

@@ -305,6 +305,9 @@ pub struct TrendReport {
     pub sizes: Vec<Vec<u64>>,
     /// Members of the universe at each date.
     pub universe: Vec<u64>,
+    /// `revenue[date][set]`: the set's revenue over the 12 months to the date, when the
+    /// catalog has a revenue column (see [`KpiReport::revenue`]).
+    pub revenue: Option<Vec<Vec<f64>>>,
 }
 
 impl TrendReport {
@@ -329,6 +332,15 @@ impl TrendReport {
                         .collect(),
                 ),
             ));
+            if let Some(revenue) = &self.revenue {
+                columns.push(Column::new(
+                    format!("{set}_revenue_12m"),
+                    Values::Number {
+                        values: revenue.iter().map(|row| Some(row[s])).collect(),
+                        decimals: 0,
+                    },
+                ));
+            }
         }
         vec![ReportTable::new("trend", columns)]
     }

@@ -25,20 +25,20 @@ fn default_measures(table: &str, amount: &str, time: &str) -> String {
 }
 
 /// The revenue column and the default measures over it.
-struct Revenue {
+pub(super) struct Revenue {
     /// `purchases.amount`.
-    column: String,
+    pub(super) column: String,
     /// The measures' text (their spans point into it).
-    text: String,
+    pub(super) text: String,
     /// Revenue, purchases and recency.
-    measures: Vec<Measure>,
+    pub(super) measures: Vec<Measure>,
 }
 
 /// Sums of each measure over one set's members.
 #[derive(Debug, Clone, Default)]
-struct Sums {
+pub(super) struct Sums {
     /// Per measure: the sum of its values, and how many members have one.
-    totals: Vec<(f64, u64)>,
+    pub(super) totals: Vec<(f64, u64)>,
     /// Values of the recency measure, for its median.
     recency: Vec<f64>,
 }
@@ -113,7 +113,7 @@ impl Session {
 
     /// The revenue column (`purchases.amount`) and the default measures over it: the
     /// catalog's `revenue`, else `purchases.amount` when it exists, else none.
-    fn revenue_measures(&self) -> Result<Option<Revenue>, EngineError> {
+    pub(super) fn revenue_measures(&self) -> Result<Option<Revenue>, EngineError> {
         let schema = &self.catalog.schema;
         let named = self.catalog.file.revenue.clone();
         let column = named.clone().unwrap_or_else(|| "purchases.amount".into());
@@ -152,7 +152,7 @@ impl Session {
     }
 
     /// Every measure per member (one read of the features table), summed over each set.
-    async fn sum_measures(
+    pub(super) async fn sum_measures(
         &mut self,
         measures: &[(String, Expr, &Source<'_>)],
         sets: &[Arc<RoaringBitmap>],

@@ -108,6 +108,18 @@ impl Session {
         })?;
         let targets = self.targets(sets);
         self.prefetch_targets(&targets, &dates);
+        let revenue = self.revenue_measures()?;
+        let revenue_text: Arc<str> = Arc::from(revenue.as_ref().map_or("", |r| r.text.as_str()));
+        let revenue_source = Source {
+            text: &revenue_text,
+            origin: "<kpi defaults>",
+        };
+        let measure: Vec<_> = revenue
+            .iter()
+            .flat_map(|r| r.measures.first())
+            .map(|m| (m.name.name.clone(), m.expr.clone(), &revenue_source))
+            .collect();
+        let mut revenues = Vec::with_capacity(dates.len());
         let mut sizes = Vec::with_capacity(dates.len());
         let mut universe = Vec::with_capacity(dates.len());
         for (done, date) in dates.iter().enumerate() {
@@ -116,13 +128,22 @@ impl Session {
             }
             self.tell_progress(done, dates.len(), &format!("trend at {date}"));
             universe.push(self.universe_at(*date, source).await?.len());
-            let mut row = Vec::with_capacity(targets.len());
+            let mut members = Vec::with_capacity(targets.len());
             for target in &targets {
-                row.push(self.members_at(&target.expr, *date, source).await?.len());
+                members.push(self.members_at(&target.expr, *date, source).await?);
             }
-            sizes.push(row);
+            sizes.push(members.iter().map(|m| m.len()).collect());
+            if !measure.is_empty() {
+                // The revenue of each set over the 12 months to this date.
+                let saved = self.as_of;
+                self.as_of = Some(*date);
+                let sums = self.sum_measures(&measure, &members, None).await;
+                self.as_of = saved;
+                revenues.push(sums?.iter().map(|s| s.totals[0].0).collect());
+            }
         }
         Ok(TrendReport {
+            revenue: (!measure.is_empty()).then_some(revenues),
             sets: targets.into_iter().map(|t| t.label).collect(),
             dates,
             sizes,
