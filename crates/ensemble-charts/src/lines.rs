@@ -85,13 +85,5 @@ where
             .map_err(draw_error)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-        .label_font((FAMILY, 15))
-        .draw()
-        .map_err(draw_error)?;
-    Ok(())
+    crate::style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, IntoFont, TextStyle};
 
@@ -67,4 +68,22 @@ pub fn count(n: u64) -> String {
 /// A percentage with one decimal.
 pub fn percent(p: f64) -> String {
     format!("{p:.1} %")
+}
+
+/// The legend of a chart's series, boxed on white at `position`.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    position: SeriesLabelPosition,
+) -> Result<(), crate::ChartError>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xBB, 0xBB, 0xBB))
+        .label_font((FAMILY, 15))
+        .draw()
+        .map_err(crate::draw_error)
 }

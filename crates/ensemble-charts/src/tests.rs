@@ -125,14 +125,18 @@ fn tables_only_reports_have_no_chart() {
     ));
 }
 
-/// Writes the charts to `ENSEMBLE_CHART_DIR` to look at them (nothing without it).
+/// Every chart is written as a PNG file: to `ENSEMBLE_CHART_DIR` when set, to look at them,
+/// else to a temporary directory.
 #[test]
-fn charts_can_be_looked_at() {
-    let Ok(dir) = std::env::var("ENSEMBLE_CHART_DIR") else {
-        return;
-    };
+fn charts_are_written_as_files() {
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = std::env::var("ENSEMBLE_CHART_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| temporary.path().to_path_buf());
     for (i, body) in bodies().into_iter().enumerate() {
-        let path = std::path::Path::new(&dir).join(format!("chart-{i}.png"));
+        let path = dir.join(format!("chart-{i}.png"));
         write_chart(&report(body), &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{}", path.display());
     }
 }
