@@ -50,7 +50,7 @@ where
                 String::new()
             }
         })
-        .y_label_formatter(&|y| count(*y as u64))
+        .y_label_formatter(&|y| crate::style::count_tick(*y))
         .y_desc("members")
         .label_style((FAMILY, 14))
         .axis_desc_style((FAMILY, 16))

@@ -65,6 +65,15 @@ pub fn count(n: u64) -> String {
     ensemble_engine::group_thousands(n as usize)
 }
 
+/// An axis tick of a count: whole numbers only (a tick between two counts stays blank).
+pub fn count_tick(value: f64) -> String {
+    if (value - value.round()).abs() < 1e-9 && value >= 0.0 {
+        count(value.round() as u64)
+    } else {
+        String::new()
+    }
+}
+
 /// A percentage with one decimal.
 pub fn percent(p: f64) -> String {
     format!("{p:.1} %")

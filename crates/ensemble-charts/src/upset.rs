@@ -43,7 +43,7 @@ where
         .disable_x_axis()
         .y_desc("members")
         .light_line_style(WHITE)
-        .y_label_formatter(&|v| count(*v as u64))
+        .y_label_formatter(&|v| crate::style::count_tick(*v))
         .label_style((FAMILY, 14))
         .axis_desc_style((FAMILY, 16))
         .draw()
