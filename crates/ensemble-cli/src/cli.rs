@@ -174,6 +174,12 @@ pub enum Command {
         #[command(flatten)]
         input: Input,
     },
+    /// Serve the catalog, the script's segments, tiers and scores, and reports to BI tools
+    /// and notebooks over the Postgres wire protocol and Arrow Flight SQL (read-only).
+    #[command(
+        after_help = "Examples:\n  ENSEMBLE_SERVE_PASSWORD=secret ensemble serve -c data/demo/ensemble.toml -s examples/loyalty.seg --pg 127.0.0.1:5433 --flight 127.0.0.1:50051\n  ensemble serve -c data/demo/ensemble.toml -s examples/loyalty.seg --insecure-loopback\n\nThen: psql \"host=127.0.0.1 port=5433 user=ensemble\" -c 'SELECT count(*) FROM vip'"
+    )]
+    Serve(ServeArgs),
     /// Whether sets (segments, tiers, expressions) are disjoint and cover the universe:
     /// each overlap and the members in none, with counts and a few keys.
     #[command(
@@ -199,6 +205,56 @@ pub enum Command {
         #[arg(long, short)]
         member: String,
     },
+}
+
+/// `ensemble serve`'s options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The catalog file (TOML).
+    #[arg(long, short, default_value = "ensemble.toml")]
+    pub catalog: PathBuf,
+    /// The script whose definitions are served (reloaded when it changes).
+    #[arg(long, short)]
+    pub script: Option<PathBuf>,
+    /// Evaluation date (YYYY-MM-DD); wins over `as of` statements in the script.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Serve the Postgres wire protocol on this address (default 127.0.0.1:5433 when
+    /// neither --pg nor --flight is given).
+    #[arg(long)]
+    pub pg: Option<std::net::SocketAddr>,
+    /// Serve Arrow Flight SQL on this address (for example 127.0.0.1:50051).
+    #[arg(long)]
+    pub flight: Option<std::net::SocketAddr>,
+    /// The user name clients give.
+    #[arg(long, default_value = "ensemble")]
+    pub user: String,
+    /// A file holding the password (else ENSEMBLE_SERVE_PASSWORD); Flight SQL also takes it
+    /// as a bearer token.
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Accept clients without a password: only on loopback addresses.
+    #[arg(long)]
+    pub insecure_loopback: bool,
+    /// TLS certificate chain (PEM); plaintext clients are then refused.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Longest a query may run, in seconds (segment evaluation included).
+    #[arg(long, default_value_t = 300)]
+    pub query_timeout: u64,
+    /// Memory one query may hold (for example 512M or 2G); sorts and aggregates spill past
+    /// it. Default 2G.
+    #[arg(long, value_parser = ensemble::parse_size)]
+    pub query_memory: Option<usize>,
+    /// Smallest segment whose members may be queried; smaller ones answer counts only.
+    #[arg(long, default_value_t = 10)]
+    pub min_audience: usize,
+    /// How often the script and the data files are checked for changes, in seconds.
+    #[arg(long, default_value_t = 2)]
+    pub poll: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -243,7 +243,7 @@ fn help_texts() {
     insta::assert_snapshot!("help", stdout(&ensemble(&["--help"])));
     // Every subcommand's help, with its examples.
     for command in [
-        "repl", "check", "export", "explain", "generate", "demo", "tables", "describe",
+        "repl", "check", "export", "explain", "generate", "demo", "tables", "describe", "serve",
     ] {
         let output = ensemble(&[command, "--help"]);
         assert!(output.status.success(), "{command} --help");

@@ -9,6 +9,7 @@ pub mod import;
 pub mod repl;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod tables;
 pub mod why;
 
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => generate::run(customers, seed, as_of, &out, overwrite),
         Command::Import(ImportCommand::Csv(args)) => import::run(args),
         Command::Demo => demo::run(&options, color).await,
+        Command::Serve(args) => serve::run(args, &options).await,
         Command::Tables { catalog } => tables::tables(&catalog, &options, color).await,
         Command::Describe { catalog, table } => {
             tables::describe(&catalog, &table, &options, color).await

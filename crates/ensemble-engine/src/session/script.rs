@@ -120,6 +120,14 @@ impl Session {
         })
     }
 
+    /// Applies a script's definitions (and its `as of`) without evaluating anything: its bare
+    /// expressions are checked, its reports skipped, so that loading a script writes no
+    /// snapshot and reads no data (a server's definitions). A failing statement changes
+    /// nothing; the statements before it stay applied.
+    pub fn define_script(&mut self, source: &str, origin: &str) -> Result<(), EngineError> {
+        self.define_all(source, origin).map(|_| ())
+    }
+
     /// Applies a script's definitions and checks its bare expressions without evaluating
     /// them; returns the last bare expression (for `explain` and `why` of a script).
     pub(super) fn define_all(

@@ -1,0 +1,192 @@
+//! The tables a client sees besides the catalog's: a view per named set (its members with
+//! the universe's columns), guarded by the minimum audience size, and the last evaluation's
+//! steps.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{MemTable, Session as DfSession, TableProvider};
+use datafusion::common::{Column, DataFusionError, Result};
+use datafusion::datasource::{provider_as_source, TableType, ViewTable};
+use datafusion::logical_expr::{Expr, JoinType, LogicalPlanBuilder};
+use datafusion::physical_plan::ExecutionPlan;
+use ensemble::{Evaluation, Step};
+
+use crate::state::Shared;
+
+/// A set's members as a view: the universe's rows whose key is a member.
+pub(crate) fn set_view(
+    shared: &Shared,
+    label: &str,
+    evaluation: &Evaluation,
+    universe: &Arc<dyn TableProvider>,
+    universe_table: &str,
+) -> Result<Arc<dyn TableProvider>> {
+    let key = &evaluation.key;
+    let key_schema = match evaluation.members.first() {
+        Some(batch) => batch.schema(),
+        None => {
+            let field = universe.schema().field_with_name(key)?.clone();
+            Arc::new(Schema::new(vec![field]))
+        }
+    };
+    let keys = MemTable::try_new(key_schema, vec![evaluation.members.clone()])?;
+    let members =
+        LogicalPlanBuilder::scan("members", provider_as_source(Arc::new(keys)), None)?.build()?;
+    let plan =
+        LogicalPlanBuilder::scan(universe_table, provider_as_source(universe.clone()), None)?
+            .join(
+                members,
+                JoinType::LeftSemi,
+                (
+                    vec![Column::new(Some(universe_table), key)],
+                    vec![Column::new(Some("members"), key)],
+                ),
+                None,
+            )?
+            .build()?;
+    let definition = format!("-- members of {label} as of {}", evaluation.as_of);
+    Ok(Arc::new(AudienceGuard {
+        label: label.to_string(),
+        inner: Arc::new(ViewTable::new(plan, Some(definition))),
+        members: evaluation.count(),
+        min: shared.config.limits.min_audience,
+    }))
+}
+
+/// A set's members, refused at member level below the minimum audience size: a scan that
+/// reads no column (`SELECT count(*)`) is allowed, any other is an error.
+#[derive(Debug)]
+pub(crate) struct AudienceGuard {
+    label: String,
+    inner: Arc<dyn TableProvider>,
+    members: usize,
+    min: usize,
+}
+
+#[async_trait]
+impl TableProvider for AudienceGuard {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn get_table_definition(&self) -> Option<&str> {
+        self.inner.get_table_definition()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let counts_only = projection.is_some_and(|p| p.is_empty()) && filters.is_empty();
+        if self.members < self.min && !counts_only {
+            return Err(DataFusionError::Plan(format!(
+                "{} has {} member(s), fewer than the server's minimum audience of {}: only \
+                 its count may be read (SELECT count(*) …); the limit is ensemble serve's \
+                 --min-audience",
+                self.label, self.members, self.min
+            )));
+        }
+        self.inner.scan(state, projection, filters, limit).await
+    }
+}
+
+/// The last evaluation's steps, read when queried: id, table, label, kind, expression,
+/// members, time, whether reused, plan.
+#[derive(Debug)]
+pub(crate) struct StepsTable {
+    shared: Arc<Shared>,
+}
+
+impl StepsTable {
+    pub(crate) fn new(shared: Arc<Shared>) -> StepsTable {
+        StepsTable { shared }
+    }
+
+    fn table_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("step", DataType::Utf8, false),
+            Field::new("label", DataType::Utf8, false),
+            Field::new("kind", DataType::Utf8, false),
+            Field::new("expression", DataType::Utf8, false),
+            Field::new("members", DataType::Int64, false),
+            Field::new("elapsed_ms", DataType::Float64, false),
+            Field::new("reused", DataType::Boolean, false),
+            Field::new("plan", DataType::Utf8, false),
+        ]))
+    }
+}
+
+/// The steps as one record batch of [`StepsTable`]'s schema.
+pub(crate) fn steps_batch(steps: &[Step]) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&Step) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(steps.iter().map(f)))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            steps.iter().map(|s| s.id as i64),
+        )),
+        text(&|s| s.table.clone()),
+        text(&|s| s.label()),
+        text(&|s| {
+            match s.kind {
+                ensemble::StepKind::All => "all",
+                ensemble::StepKind::Criterion => "criterion",
+                ensemble::StepKind::Set { .. } => "set",
+            }
+            .to_string()
+        }),
+        text(&|s| s.text.clone()),
+        Arc::new(Int64Array::from_iter_values(
+            steps.iter().map(|s| s.count as i64),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            steps.iter().map(|s| s.elapsed.as_secs_f64() * 1000.0),
+        )),
+        Arc::new(BooleanArray::from_iter(
+            steps.iter().map(|s| Some(s.reused)),
+        )),
+        text(&|s| s.plan.clone()),
+    ];
+    Ok(RecordBatch::try_new(StepsTable::table_schema(), columns)?)
+}
+
+#[async_trait]
+impl TableProvider for StepsTable {
+    fn schema(&self) -> SchemaRef {
+        StepsTable::table_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let steps = {
+            let session = self.shared.session.lock().await;
+            session
+                .last_evaluation()
+                .map(|e| e.steps.clone())
+                .unwrap_or_default()
+        };
+        let table = MemTable::try_new(self.schema(), vec![vec![steps_batch(&steps)?]])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
