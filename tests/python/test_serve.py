@@ -51,6 +51,13 @@ def test_strings_are_plain_text_and_tiers_are_columns(server):
         assert all(isinstance(city, str) for city, _ in cur.fetchall())
 
 
+def test_flight_strings_are_plain_utf8(server):
+    with flight(server) as conn, conn.cursor() as cur:
+        cur.execute("SELECT city, email FROM vip")
+        table = cur.fetch_arrow_table()
+    assert {str(field.type) for field in table.schema} == {"string"}
+
+
 def test_arrow_clients_read_a_report(server):
     with flight(server) as conn, conn.cursor() as cur:
         cur.execute("SELECT * FROM kpi('statut')")

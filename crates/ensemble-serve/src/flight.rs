@@ -23,7 +23,8 @@ use arrow_flight::{
 };
 use base64::prelude::BASE64_STANDARD;
 use base64::Engine;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
@@ -116,6 +117,35 @@ fn new_token() -> Result<String, Status> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The schema clients get: Arrow's view types as their plain forms (`Utf8View` as `Utf8`,
+/// `BinaryView` as `Binary`), which JDBC and ODBC drivers built on older Arrow read.
+fn plain_schema(schema: &Schema) -> Arc<Schema> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
+            DataType::BinaryView => f.as_ref().clone().with_data_type(DataType::Binary),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` in [`plain_schema`]'s types.
+fn plain_batch(batch: RecordBatch, schema: &Arc<Schema>) -> Result<RecordBatch, FlightError> {
+    if batch.schema_ref() == schema {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
 fn info(
     ticket: Vec<u8>,
     schema: &Schema,
@@ -194,7 +224,7 @@ impl Service {
         descriptor: FlightDescriptor,
     ) -> Result<FlightInfo, Status> {
         let frame = self.plan(sql).await?;
-        let schema = frame.schema().as_arrow().clone();
+        let schema = plain_schema(frame.schema().as_arrow());
         let ticket = TicketStatementQuery {
             statement_handle: sql.as_bytes().to_vec().into(),
         };
@@ -260,12 +290,17 @@ impl FlightSqlService for Service {
         let sql = std::str::from_utf8(&ticket.statement_handle)
             .map_err(|_| Status::invalid_argument("not a ticket of this server"))?;
         let frame = self.plan(sql).await?;
-        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let schema = plain_schema(frame.schema().as_arrow());
+        let target = schema.clone();
         let batches = frame
             .execute_stream()
             .await
             .map_err(status)?
-            .map_err(|e| FlightError::Tonic(Box::new(status(e))));
+            .map_err(|e| FlightError::Tonic(Box::new(status(e))))
+            .and_then(move |batch| {
+                let target = target.clone();
+                async move { plain_batch(batch, &target) }
+            });
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches)
@@ -280,7 +315,7 @@ impl FlightSqlService for Service {
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         self.authorize(&request)?;
         let frame = self.plan(&query.query).await?;
-        let schema = frame.schema().as_arrow().clone();
+        let schema = plain_schema(frame.schema().as_arrow());
         let IpcMessage(dataset_schema) = SchemaAsIpc::new(&schema, &IpcWriteOptions::default())
             .try_into()
             .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))?;

@@ -205,6 +205,25 @@ async fn members_over_both_protocols_equal_the_engine() {
     }
     let cities = psql_async(&fx.server, "SELECT count(DISTINCT city) FROM vip").await;
     assert!(cities.is_ok(), "{cities:?}");
+    // Strings reach Flight SQL clients as plain UTF-8, not as Arrow view types.
+    let mut client = flight_client(&fx.server).await;
+    client.set_token(PASSWORD.to_string());
+    let info = client
+        .execute("SELECT city, email FROM vip".into(), None)
+        .await
+        .unwrap();
+    let advertised = info.try_decode_schema().unwrap();
+    let batches = flight_query(&mut client, "SELECT city, email FROM vip")
+        .await
+        .unwrap();
+    for schema in [std::sync::Arc::new(advertised), batches[0].schema()] {
+        for field in schema.fields() {
+            assert_eq!(
+                field.data_type(),
+                &datafusion::arrow::datatypes::DataType::Utf8
+            );
+        }
+    }
     fx.server.stop().await;
 }
 
