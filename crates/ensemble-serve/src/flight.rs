@@ -463,3 +463,38 @@ impl FlightSqlService for Service {
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringViewArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    use super::{plain_batch, plain_schema};
+
+    #[test]
+    fn view_types_reach_clients_as_plain_types() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("city", DataType::Utf8View, true),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1, 2])),
+            Arc::new(StringViewArray::from(vec![Some("Saint-Étienne"), None])),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let plain = plain_schema(&schema);
+        assert_eq!(plain.field(0).data_type(), &DataType::Int64);
+        assert_eq!(plain.field(1).data_type(), &DataType::Utf8);
+        let converted = plain_batch(batch, &plain).unwrap();
+        assert_eq!(converted.schema(), plain);
+        let cities = converted.column(1).as_any();
+        let cities = cities
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(cities.value(0), "Saint-Étienne");
+        assert!(cities.is_null(1));
+    }
+}

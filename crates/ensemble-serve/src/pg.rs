@@ -319,3 +319,53 @@ impl QueryHook for ReadOnlyHook {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    use super::{verdict, Verdict};
+
+    fn read(sql: &str) -> Verdict {
+        let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses");
+        verdict(&statements[0])
+    }
+
+    #[test]
+    fn queries_are_planned_client_settings_pass_and_changes_are_refused() {
+        for sql in [
+            "SELECT 1",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert!(matches!(read(sql), Verdict::Plan), "{sql}");
+        }
+        for sql in [
+            "SET DateStyle = 'ISO'",
+            "SET search_path = public",
+            "SHOW server_version",
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+        ] {
+            assert!(matches!(read(sql), Verdict::Pass), "{sql}");
+        }
+        for (sql, what) in [
+            ("CREATE TABLE t (a INT)", "CREATE TABLE"),
+            ("DROP TABLE vip", "DROP TABLE"),
+            ("INSERT INTO t VALUES (1)", "INSERT INTO"),
+            ("DELETE FROM t", "DELETE FROM"),
+            ("COPY t TO '/tmp/x'", "COPY t"),
+            (
+                "SET datafusion.execution.batch_size = 1",
+                "setting the engine's options",
+            ),
+        ] {
+            match read(sql) {
+                Verdict::Refuse(refused) => assert_eq!(refused, what, "{sql}"),
+                _ => panic!("{sql} is refused"),
+            }
+        }
+    }
+}
