@@ -17,6 +17,7 @@ mod flight;
 mod functions;
 mod limits;
 mod pg;
+mod published;
 mod state;
 mod tables;
 mod tls;
@@ -66,7 +67,7 @@ impl RunningServer {
 
     /// The names of the tables served (catalog tables, sets, `members`, `steps`).
     pub fn tables(&self) -> Vec<String> {
-        self.shared.published().into_iter().collect()
+        self.shared.published()
     }
 
     /// Stops listening and waits for the listeners to end (open connections are dropped).

@@ -1,5 +1,5 @@
-//! The served state: one engine session behind a lock, the SQL context clients query, and
-//! the publication that fills it — the catalog's tables, a view per named set, the
+//! The served state: one engine session behind a lock, and the publication clients query
+//! (the `public` schema of their SQL context) — the catalog's tables, a view per named set, the
 //! per-member `members` table and `steps` — rebuilt as a whole when the script or the data
 //! change, and swapped in only once it is complete.
 
@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::SystemTime;
 
 use datafusion::catalog::{MemTable, TableProvider};
-use datafusion::common::TableReference;
 use datafusion::prelude::SessionContext;
 use ensemble::{AudienceSpec, DefinitionKind, Session};
 use tokio::sync::Mutex;
 
 use crate::config::ServeConfig;
 use crate::error::ServeError;
+use crate::published::PublishedSchema;
 use crate::tables::{set_view, StepsTable};
 
 /// The table of one row per member: universe columns, score parts, a flag per segment and
@@ -28,12 +28,10 @@ pub const STEPS_TABLE: &str = "steps";
 pub(crate) struct Shared {
     /// The engine session whose definitions are served.
     pub(crate) session: Mutex<Session>,
-    /// The context clients' SQL runs in.
-    pub(crate) ctx: SessionContext,
     /// The server's settings.
     pub(crate) config: ServeConfig,
-    /// The names the last publication registered.
-    published: StdMutex<BTreeSet<String>>,
+    /// The schema clients query, holding the last publication.
+    published: Arc<PublishedSchema>,
     /// What the served definitions and data were loaded from.
     loaded: StdMutex<Sources>,
 }
@@ -68,18 +66,22 @@ impl Shared {
         let sources = Shared::current_sources(&config, None);
         let session = load_session(&config).await?;
         let data = session.catalog().fingerprint();
+        let published = Arc::new(PublishedSchema::default());
+        let catalog = ctx.catalog("datafusion").ok_or_else(|| {
+            ServeError::Config("the serving context has no catalog 'datafusion'".into())
+        })?;
+        catalog.register_schema("public", published.clone())?;
         let shared = Arc::new(Shared {
             session: Mutex::new(session),
-            ctx,
             config,
-            published: StdMutex::new(BTreeSet::new()),
+            published,
             loaded: StdMutex::new(Sources { data, ..sources }),
         });
         let tables = {
             let mut session = shared.session.lock().await;
             publication(&shared, &mut session).await?
         };
-        shared.register(tables)?;
+        shared.register(tables);
         Ok(shared)
     }
 
@@ -119,32 +121,20 @@ impl Shared {
         }
         let (session, tables) = result?;
         let mut current = self.session.lock().await;
-        self.register(tables)?;
+        self.register(tables);
         *current = session;
         Ok(())
     }
 
-    /// Registers a publication's tables and drops the previous one's that it lacks.
-    fn register(&self, tables: Vec<(String, Arc<dyn TableProvider>)>) -> Result<(), ServeError> {
-        let names: BTreeSet<String> = tables.iter().map(|(n, _)| n.clone()).collect();
-        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        for old in published.difference(&names) {
-            self.ctx
-                .deregister_table(TableReference::bare(old.as_str()))?;
-        }
-        for (name, table) in tables {
-            // A schema refuses to register over a name: the previous table goes first.
-            let name = TableReference::bare(name.as_str());
-            self.ctx.deregister_table(name.clone())?;
-            self.ctx.register_table(name, table)?;
-        }
-        *published = names;
-        Ok(())
+    /// Serves a publication's tables instead of the previous one's, in one step.
+    fn register(&self, tables: Vec<(String, Arc<dyn TableProvider>)>) {
+        self.published.replace(tables);
     }
 
-    /// The names of the served sets (segments and tiers), for listings.
-    pub(crate) fn published(&self) -> BTreeSet<String> {
-        self.published.lock().map(|p| p.clone()).unwrap_or_default()
+    /// The names of the served tables, for listings.
+    pub(crate) fn published(&self) -> Vec<String> {
+        use datafusion::catalog::SchemaProvider;
+        self.published.table_names()
     }
 }
 

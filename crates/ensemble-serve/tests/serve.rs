@@ -470,6 +470,42 @@ async fn a_changed_script_is_served_and_a_broken_one_keeps_the_previous() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_data_files_are_served() {
+    let fx = start_with("", |config| config.poll = Duration::from_millis(200)).await;
+    let before = psql_async(&fx.server, "SELECT count(*) FROM customers")
+        .await
+        .unwrap();
+    // A new datamart over the same files: fewer customers, so every set changes too.
+    let dir = fx.catalog.parent().unwrap();
+    let smaller = DemoConfig {
+        customers: 500,
+        ..DemoConfig::default()
+    };
+    write_demo_datamart(dir, smaller).expect("the new data");
+    let expected = engine_members(&fx.catalog, &fx.script, "vip").await;
+    // The watcher may publish a state caught between two files first: wait for the last.
+    let (mut customers, mut vip) = (before.clone(), BTreeSet::new());
+    for _ in 0..100 {
+        // A publication is swapped whole: no query fails while the server reloads.
+        customers = psql_async(&fx.server, "SELECT count(*) FROM customers")
+            .await
+            .expect("served while reloading");
+        vip = lines_as_keys(
+            &psql_async(&fx.server, "SELECT customer_id FROM vip")
+                .await
+                .expect("served while reloading"),
+        );
+        if customers.trim() == "500" && vip == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(customers.trim(), "500");
+    assert_eq!(vip, expected);
+    fx.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_is_required_once_a_certificate_is_given() {
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
