@@ -573,3 +573,30 @@ async fn audiences_hold_the_members_their_values_segments_and_tiers() {
         "{header}"
     );
 }
+
+/// An interrupted report over time (its future dropped, as the REPL's Ctrl-C and the Python
+/// package's KeyboardInterrupt do) leaves the session's date and answers as they were.
+#[tokio::test]
+async fn an_interrupted_trend_leaves_the_session_date_alone() {
+    let (_dir, mut session) = common::demo_session().await;
+    session
+        .run_script(
+            "segment vip = [sum(purchases.amount within 12 months) >= 1000];",
+            "t",
+        )
+        .await
+        .expect("defines");
+    let before = (session.as_of(), session.as_of_origin());
+    let vip = session.evaluate("vip").await.expect("evaluates").count();
+    // 832 point-in-time evaluations: far from done when the future is dropped.
+    let trend = session.report("trend vip from 2010-07-01 to 2026-06-30 every week");
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(300), trend).await;
+    assert!(dropped.is_err(), "the trend was still running when dropped");
+    assert_eq!((session.as_of(), session.as_of_origin()), before);
+    assert_eq!(
+        session.evaluate("vip").await.expect("evaluates").count(),
+        vip
+    );
+    let listed = session.listing();
+    assert_eq!(listed[0].size, Some(vip), "sizes are the session date's");
+}

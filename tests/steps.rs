@@ -368,3 +368,70 @@ async fn a_script_scans_each_table_once_for_all_its_expressions() {
         error.render(false)
     );
 }
+
+#[tokio::test]
+async fn an_evaluation_keeps_its_steps_members_after_the_next_one() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script(SPEC_SCRIPT, "spec")
+        .await
+        .expect("the spec's script runs");
+    let evaluation = session
+        .evaluate("clients - acheteurs_recents ∩ vip")
+        .await
+        .expect("evaluates");
+    let expected: Vec<_> = evaluation.steps.iter().map(|s| s.count).collect();
+    // The next evaluation replaces the session's step_N tables, not this one's steps.
+    session.evaluate("vip").await.expect("evaluates");
+    for step in &evaluation.steps {
+        let batches = evaluation.step_members(step.id).expect("a step's members");
+        assert_eq!(keys(&batches).len(), expected[step.id - 1], "#{}", step.id);
+    }
+    assert_eq!(
+        keys(&evaluation.step_members(evaluation.root + 1).unwrap()),
+        keys(&evaluation.members),
+        "the root step holds the members"
+    );
+    assert!(evaluation.step_members(0).is_none());
+    assert!(evaluation
+        .step_members(evaluation.steps.len() + 1)
+        .is_none());
+    let schema = evaluation.step_schema().expect("a schema");
+    assert_eq!(schema.field(0).name(), &evaluation.key);
+}
+
+#[tokio::test]
+async fn evaluate_at_leaves_the_session_date_alone() {
+    let (_dir, mut session) = demo_session().await;
+    session
+        .run_script(SPEC_SCRIPT, "spec")
+        .await
+        .expect("the spec's script runs");
+    let before = (session.as_of(), session.as_of_origin());
+    let earlier = before.0 - chrono::Duration::days(90);
+    let at = session
+        .evaluate_at("acheteurs_recents", earlier)
+        .await
+        .expect("evaluates");
+    assert_eq!(at.as_of, earlier);
+    assert_eq!((session.as_of(), session.as_of_origin()), before);
+    // The same as setting the date, evaluating, and setting it back.
+    let (_other_dir, mut other) = demo_session().await;
+    other.run_script(SPEC_SCRIPT, "spec").await.unwrap();
+    other.set_as_of(earlier);
+    let direct = other.evaluate("acheteurs_recents").await.unwrap();
+    assert_eq!(keys(&at.members), keys(&direct.members));
+    // Sizes listed are the session date's: the one at `earlier` is not shown as current.
+    let listed = session.listing();
+    let recent = listed
+        .iter()
+        .find(|l| l.name == "acheteurs_recents")
+        .unwrap();
+    assert_eq!(recent.size, None);
+    let why = session
+        .why_at("1", "acheteurs_recents", earlier)
+        .await
+        .expect("explains");
+    assert_eq!(why.evaluation.as_of, earlier);
+    assert_eq!(session.as_of(), before.0);
+}

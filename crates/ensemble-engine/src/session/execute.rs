@@ -86,8 +86,10 @@ impl Session {
             notes,
             elapsed: started.elapsed(),
             numbers: bitmaps[root].clone(),
+            tables,
         };
-        self.store.publish(&self.ctx, &evaluation, &tables, fresh)?;
+        self.store
+            .publish(&self.ctx, &evaluation, &evaluation.tables, fresh)?;
         Ok(evaluation)
     }
 

@@ -116,6 +116,20 @@ impl Interrupter {
     }
 }
 
+/// The evaluation date of an inner evaluation, set while it lives (see `Session::at_date`).
+pub(super) struct DateOverride {
+    slot: Arc<std::sync::Mutex<Option<NaiveDate>>>,
+    previous: Option<NaiveDate>,
+}
+
+impl Drop for DateOverride {
+    fn drop(&mut self) {
+        if let Ok(mut current) = self.slot.lock() {
+            *current = self.previous;
+        }
+    }
+}
+
 /// An interactive or scripted session over one catalog.
 pub struct Session {
     ctx: SessionContext,
@@ -125,6 +139,9 @@ pub struct Session {
     sources: HashMap<String, DefinitionSource>,
     order: Vec<String>,
     as_of: Option<NaiveDate>,
+    /// The date of the evaluations of a report over time or of `evaluate_at`, while they run
+    /// (see [`DateOverride`]).
+    date_override: Arc<std::sync::Mutex<Option<NaiveDate>>>,
     pinned_as_of: bool,
     store: store::StepStore,
     /// While a script runs: what its bare expressions will read, by date, for the first
@@ -166,6 +183,7 @@ impl Session {
             sources: HashMap::new(),
             order: Vec::new(),
             as_of: None,
+            date_override: Arc::default(),
             pinned_as_of: false,
             store: store::StepStore::default(),
             prefetch: HashMap::new(),
@@ -226,18 +244,35 @@ impl Session {
     /// The evaluation date: the one set (`as of`, `--as-of`), else the catalog's default
     /// (`as_of` in the catalog file, written by the generator), else today.
     pub fn as_of(&self) -> NaiveDate {
-        self.as_of
+        self.overridden_date()
+            .or(self.as_of)
             .or(self.catalog.as_of)
             .unwrap_or_else(|| chrono::Local::now().date_naive())
     }
 
     /// Where the evaluation date comes from: `"set"`, `"catalog"` or `"today"`.
     pub fn as_of_origin(&self) -> &'static str {
-        match (self.as_of, self.catalog.as_of) {
+        match (self.overridden_date().or(self.as_of), self.catalog.as_of) {
             (Some(_), _) => "set",
             (None, Some(_)) => "catalog",
             (None, None) => "today",
         }
+    }
+
+    fn overridden_date(&self) -> Option<NaiveDate> {
+        self.date_override.lock().ok().and_then(|date| *date)
+    }
+
+    /// Evaluates at `date` until the returned guard is dropped — also when the statement's
+    /// future is dropped midway (an interrupt), so that the session's date is never left
+    /// changed.
+    pub(super) fn at_date(&self, date: NaiveDate) -> DateOverride {
+        let slot = self.date_override.clone();
+        let previous = slot
+            .lock()
+            .ok()
+            .and_then(|mut current| current.replace(date));
+        DateOverride { slot, previous }
     }
 
     /// Sets the evaluation date (`as of` statements may change it again).
@@ -257,6 +292,7 @@ impl Session {
 
     /// Every definition in order, with its last size (and, for a partition, its tiers').
     pub fn listing(&self) -> Vec<Listed> {
+        let as_of = self.as_of();
         self.order
             .iter()
             .filter_map(|name| {
@@ -278,7 +314,7 @@ impl Session {
                         p.tier_names()
                             .map(|tier| {
                                 let full = format!("{name}.{tier}");
-                                let size = self.store.size(&full);
+                                let size = self.store.size(&full, as_of);
                                 (full, size)
                             })
                             .collect()
@@ -288,7 +324,7 @@ impl Session {
                     name: name.clone(),
                     kind,
                     statement: source.statement.clone(),
-                    size: self.store.size(name),
+                    size: self.store.size(name, as_of),
                     tiers,
                 })
             })

@@ -1,5 +1,7 @@
 //! What sessions return: evaluations, script runs and checks, explanations.
 
+use datafusion::datasource::TableProvider;
+
 use super::*;
 
 /// The one grouped pass per related table that computed the per-member values.
@@ -40,6 +42,8 @@ pub struct Evaluation {
     pub elapsed: Duration,
     /// The members' numbers (see `crate::members`), for overlaps.
     pub(super) numbers: Arc<roaring::RoaringBitmap>,
+    /// Each step's materialised table (same order as `steps`), for [`Evaluation::step_members`].
+    pub(super) tables: Vec<Arc<MemTable>>,
 }
 
 /// A partition's tiers in one evaluation.
@@ -103,6 +107,27 @@ impl Evaluation {
     /// The step tree with counts (spec section 6).
     pub fn tree(&self) -> String {
         render_tree(&self.steps, self.root)
+    }
+
+    /// The members of the step whose id is `id` (`#id`, 1-based), as the step materialised
+    /// them: the universe keys, shared with the step (not copied). `None` for an unknown id.
+    ///
+    /// Unlike the session's `step_N` tables, which the next evaluation replaces, these stay
+    /// the steps of this evaluation.
+    pub fn step_members(&self, id: usize) -> Option<Vec<RecordBatch>> {
+        let table = self.tables.get(id.checked_sub(1)?)?;
+        let mut batches = Vec::new();
+        for partition in &table.batches {
+            // Steps are written once, when materialised: no writer holds the lock.
+            let partition = partition.try_read().ok()?;
+            batches.extend(partition.iter().cloned());
+        }
+        Some(batches)
+    }
+
+    /// The schema of the steps' member tables (the universe key column).
+    pub fn step_schema(&self) -> Option<SchemaRef> {
+        self.tables.first().map(|table| table.schema())
     }
 }
 

@@ -245,6 +245,17 @@ impl Session {
             .await
     }
 
+    /// Evaluates one set expression at `as_of`, leaving the session's evaluation date as it
+    /// was (the library's `evaluate(…, as_of=…)`), also when the evaluation is interrupted.
+    pub async fn evaluate_at(
+        &mut self,
+        expression: &str,
+        as_of: NaiveDate,
+    ) -> Result<Evaluation, EngineError> {
+        let _at = self.at_date(as_of);
+        self.evaluate(expression).await
+    }
+
     pub(super) fn remember(
         &mut self,
         name: &str,

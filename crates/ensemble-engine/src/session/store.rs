@@ -80,7 +80,8 @@ pub(super) struct StepStore {
     order: Vec<String>,
     registered: Vec<String>,
     last: Option<Evaluation>,
-    sizes: HashMap<String, usize>,
+    /// The last size of each name, with the date it was evaluated at.
+    sizes: HashMap<String, (NaiveDate, usize)>,
 }
 
 impl StepStore {
@@ -111,9 +112,13 @@ impl StepStore {
         self.last.as_ref()
     }
 
-    /// The size of a segment, partition or tier at its last evaluation, unless forgotten.
-    pub(super) fn size(&self, name: &str) -> Option<usize> {
-        self.sizes.get(name).copied()
+    /// The size of a segment, partition or tier at its last evaluation, if that evaluation was
+    /// at `as_of` (and not forgotten since).
+    pub(super) fn size(&self, name: &str, as_of: NaiveDate) -> Option<usize> {
+        self.sizes
+            .get(name)
+            .filter(|(date, _)| *date == as_of)
+            .map(|(_, size)| *size)
     }
 
     /// Forgets every size (a redefinition or a new date may change them).
@@ -135,12 +140,14 @@ impl StepStore {
         self.keep(fresh);
         for step in &evaluation.steps {
             for name in &step.names {
-                self.sizes.insert(name.clone(), step.count);
+                self.sizes
+                    .insert(name.clone(), (evaluation.as_of, step.count));
             }
         }
         for partition in &evaluation.partitions {
             let inside = partition.tiers.iter().map(|t| t.2).sum();
-            self.sizes.insert(partition.name.clone(), inside);
+            self.sizes
+                .insert(partition.name.clone(), (evaluation.as_of, inside));
         }
         self.last = Some(evaluation.clone());
         Ok(())

@@ -80,6 +80,18 @@ impl Session {
         self.why_parsed(key, &expr, notes, &text, origin).await
     }
 
+    /// Explains `key`'s membership of `expression` (as [`Session::why`]) at `as_of`, leaving
+    /// the session's evaluation date as it was.
+    pub async fn why_at(
+        &mut self,
+        key: &str,
+        expression: &str,
+        as_of: NaiveDate,
+    ) -> Result<Why, EngineError> {
+        let _at = self.at_date(as_of);
+        self.why(key, expression).await
+    }
+
     /// Applies a script's definitions, then explains `key`'s membership of its last bare
     /// expression (earlier bare expressions are checked, not evaluated).
     pub async fn why_script(

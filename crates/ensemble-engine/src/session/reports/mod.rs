@@ -176,17 +176,10 @@ impl Session {
         date: NaiveDate,
         source: &Source<'_>,
     ) -> Result<Arc<RoaringBitmap>, EngineError> {
-        let saved = self.as_of;
-        let moved = date != self.as_of();
-        self.as_of = Some(date);
+        let _at = self.at_date(date);
         let result = self
             .evaluate_parsed(expr, Vec::new(), source.text, source.origin)
             .await;
-        self.as_of = saved;
-        if moved {
-            // The evaluation recorded sizes at another date.
-            self.store.forget_sizes();
-        }
         Ok(result?.numbers)
     }
 

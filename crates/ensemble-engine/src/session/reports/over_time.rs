@@ -135,10 +135,9 @@ impl Session {
             sizes.push(members.iter().map(|m| m.len()).collect());
             if !measure.is_empty() {
                 // The revenue of each set over the 12 months to this date.
-                let saved = self.as_of;
-                self.as_of = Some(*date);
+                let at = self.at_date(*date);
                 let sums = self.sum_measures(&measure, &members, None).await;
-                self.as_of = saved;
+                drop(at);
                 revenues.push(sums?.iter().map(|s| s.totals[0].0).collect());
             }
         }
