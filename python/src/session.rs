@@ -30,6 +30,21 @@ pub struct Session {
 }
 
 impl Session {
+    /// Reads something the session holds (no data read, nothing to interrupt): on the
+    /// Python thread, without the round trip of [`Session::call`].
+    fn peek<T>(&self, read: impl FnOnce(&ensemble::Session) -> T) -> PyResult<T> {
+        Ok(read(&*self.lock()?))
+    }
+
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, ensemble::Session>> {
+        self.inner.try_lock().map_err(|_| {
+            EnsembleError::new_err(
+                "this session is busy with a call from another thread; wait for it or open \
+                 another session",
+            )
+        })
+    }
+
     /// Runs `work` on the engine session, off the Python thread (see `blocking`); its
     /// futures run with the [`Runner`], which stops them on an interrupt.
     fn call<T: Send>(
@@ -37,12 +52,7 @@ impl Session {
         py: Python<'_>,
         work: impl FnOnce(&mut ensemble::Session, &Runner) -> Result<T, EngineError> + Send,
     ) -> PyResult<T> {
-        let mut guard = self.inner.try_lock().map_err(|_| {
-            EnsembleError::new_err(
-                "this session is busy with a call from another thread; wait for it or open \
-                 another session",
-            )
-        })?;
+        let mut guard = self.lock()?;
         let session: &mut ensemble::Session = &mut guard;
         let runner = self.stopper.arm(runtime()?);
         let stop = || self.stopper.stop();
@@ -204,8 +214,8 @@ impl Session {
     /// The evaluation date: the one set, else the catalog's, else today. Assign a
     /// `datetime.date` or ISO text to change it.
     #[getter]
-    fn get_as_of(&self, py: Python<'_>) -> PyResult<NaiveDate> {
-        self.call(py, |s, _| Ok(s.as_of()))
+    fn get_as_of(&self) -> PyResult<NaiveDate> {
+        self.peek(|s| s.as_of())
     }
 
     #[setter]
@@ -221,7 +231,7 @@ impl Session {
     /// evaluation at the current date, or None).
     #[getter]
     fn definitions<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let listing = self.call(py, |s, _| Ok(s.listing()))?;
+        let listing = self.peek(|s| s.listing())?;
         listing
             .into_iter()
             .map(|listed| {
@@ -237,14 +247,14 @@ impl Session {
 
     /// The definitions as a script that recreates them.
     #[getter]
-    fn script(&self, py: Python<'_>) -> PyResult<String> {
-        self.call(py, |s, _| Ok(s.definitions_script()))
+    fn script(&self) -> PyResult<String> {
+        self.peek(|s| s.definitions_script())
     }
 
     /// The last evaluation, or None.
     #[getter]
-    fn last(&self, py: Python<'_>) -> PyResult<Option<Evaluation>> {
-        let last = self.call(py, |s, _| Ok(s.last_evaluation().cloned()))?;
+    fn last(&self) -> PyResult<Option<Evaluation>> {
+        let last = self.peek(|s| s.last_evaluation().cloned())?;
         Ok(last.map(Evaluation::new))
     }
 
