@@ -218,6 +218,8 @@ async fn interactive(catalog: &Path) -> Interactive {
 }
 
 fn main() {
+    // As the CLI: both sides run in this process, with the same allocator settings.
+    ensemble::process::tune_allocator();
     let catalog = datamart();
     let dir = catalog.parent().expect("a directory").to_path_buf();
     let runs = env_or("ENSEMBLE_BENCH_RUNS", 5usize);

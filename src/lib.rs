@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod demo;
+pub mod process;
 
 pub use ensemble_catalog as catalog_file;
 pub use ensemble_charts as charts;

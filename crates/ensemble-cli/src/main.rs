@@ -16,6 +16,7 @@ use clap::Parser;
 use stdio::{err, errln};
 
 fn main() -> ExitCode {
+    ensemble::process::tune_allocator();
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -47,7 +47,7 @@ fn as_date(expr: DfExpr) -> DfExpr {
 
 /// Rows of `table` whose `time` falls on or before `as_of` (calendar days): a timestamp is
 /// compared with the first instant of the next day, any other type as a date.
-fn as_of_cut(table: &RelatedSchema, time: &str, as_of: NaiveDate) -> DfExpr {
+pub(crate) fn as_of_cut(table: &RelatedSchema, time: &str, as_of: NaiveDate) -> DfExpr {
     let data_type = table.schema.field_with_name(time).map(|f| f.data_type());
     match data_type
         .ok()

@@ -8,6 +8,7 @@ pub mod catalog;
 mod deep;
 pub mod describe;
 pub mod error;
+mod fold;
 pub mod integrity;
 pub mod members;
 pub mod options;

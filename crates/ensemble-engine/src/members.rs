@@ -32,18 +32,23 @@ const BATCH_ROWS: usize = 8192;
 /// sparser keys are sorted instead.
 const MAX_BITSET_SPAN: u64 = 1 << 28;
 
+/// Largest number of slots of a per-member aggregate folded by member number.
+pub const MAX_DENSE_SPAN: u64 = 1 << 28;
+
 /// The member numbers of one state of the data (see the module documentation).
 #[derive(Debug)]
 pub struct MemberIndex {
     /// The universe key's column, as steps' tables have it.
     schema: SchemaRef,
     numbering: Numbering,
+    /// How many keys the universe has.
+    members: usize,
 }
 
 #[derive(Debug)]
 enum Numbering {
-    /// Integer keys: the number is the key minus `min`.
-    Offset { min: i64 },
+    /// Integer keys: the number is the key minus `min`, below `span`.
+    Offset { min: i64, span: u64 },
     /// Other keys: the number is the rank among `sorted` (distinct, ascending).
     Ranked {
         sorted: ArrayRef,
@@ -91,10 +96,34 @@ impl MemberIndex {
             None
         };
         let (numbering, unique) = match offsets {
-            Some((min, unique)) => (Numbering::Offset { min }, unique),
+            Some((min, span, unique)) => (Numbering::Offset { min, span }, unique),
             None => ranked(&batches, &field, &context)?,
         };
-        Ok((MemberIndex { schema, numbering }, nulls == 0 && unique))
+        let members = batches.iter().map(RecordBatch::num_rows).sum();
+        let index = MemberIndex {
+            schema,
+            numbering,
+            members,
+        };
+        Ok((index, nulls == 0 && unique))
+    }
+
+    /// The numbers to fold per-member aggregates into (`crate::fold`), when the keys are
+    /// integers dense enough for one slot per number (at most [`MAX_DENSE_SPAN`] numbers and
+    /// four per member, or any span up to 65 536).
+    pub(crate) fn dense_range(&self) -> Option<crate::fold::DenseRange> {
+        match &self.numbering {
+            Numbering::Offset { min, span }
+                if *span <= MAX_DENSE_SPAN
+                    && (*span <= 1 << 16 || *span <= 4 * self.members as u64) =>
+            {
+                Some(crate::fold::DenseRange {
+                    min: *min,
+                    span: *span as usize,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The schema of a step's table: the universe key alone.
@@ -104,6 +133,11 @@ impl MemberIndex {
 
     /// The numbers of the keys in the first column of `batches` (universe keys).
     pub fn bitmap(&self, batches: &[RecordBatch]) -> Result<RoaringBitmap, EngineError> {
+        if let Numbering::Offset { min, span } = &self.numbering {
+            if *span <= MAX_BITSET_SPAN {
+                return offset_bitmap(batches, *min, *span);
+            }
+        }
         let mut numbers = Vec::new();
         for batch in batches {
             numbers.extend(self.numbers(batch.column(0))?.into_iter().flatten());
@@ -115,7 +149,7 @@ impl MemberIndex {
     pub fn numbers(&self, keys: &ArrayRef) -> Result<Vec<Option<u32>>, EngineError> {
         let context = "numbering members";
         match &self.numbering {
-            Numbering::Offset { min } => {
+            Numbering::Offset { min, .. } => {
                 let keys = cast(keys, &DataType::Int64)
                     .map_err(|e| EngineError::execution(context, e.into()))?;
                 let keys = keys.as_primitive::<Int64Type>();
@@ -163,7 +197,7 @@ impl MemberIndex {
                 break;
             }
             let keys: ArrayRef = match &self.numbering {
-                Numbering::Offset { min } => {
+                Numbering::Offset { min, .. } => {
                     let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(
                         numbers.iter().map(|n| min + i64::from(*n)),
                     ));
@@ -204,6 +238,27 @@ pub fn describe(op: SetOp, left: &str, right: &str) -> String {
     )
 }
 
+/// The numbers of integer keys (key − `min`, below `span`) set straight into a bitset: no
+/// list of numbers in between. A key outside the span is no member's and is left out.
+fn offset_bitmap(
+    batches: &[RecordBatch],
+    min: i64,
+    span: u64,
+) -> Result<RoaringBitmap, EngineError> {
+    let mut bytes = vec![0u8; span.div_ceil(8) as usize];
+    for batch in batches {
+        let keys = cast(batch.column(0), &DataType::Int64)
+            .map_err(|e| EngineError::execution("numbering members", e.into()))?;
+        for key in keys.as_primitive::<Int64Type>().iter().flatten() {
+            let n = key.wrapping_sub(min) as u64;
+            if n < span {
+                bytes[(n >> 3) as usize] |= 1 << (n & 7);
+            }
+        }
+    }
+    Ok(RoaringBitmap::from_lsb0_bytes(0, &bytes))
+}
+
 /// Key types numbered by offset (those castable to `Int64` without loss).
 fn offset_type(data_type: &DataType) -> bool {
     data_type.is_integer() && *data_type != DataType::UInt64
@@ -227,10 +282,13 @@ fn from_numbers(mut numbers: Vec<u32>) -> RoaringBitmap {
     RoaringBitmap::from_sorted_iter(numbers).unwrap_or_default()
 }
 
-/// For integer keys all within 2³² of the smallest: the smallest (0 for no key), and
-/// whether no key repeats (checked on a bitset when the span allows); `None` when they spread
-/// wider.
-fn offsets(batches: &[RecordBatch], context: &str) -> Result<Option<(i64, bool)>, EngineError> {
+/// For integer keys all within 2³² of the smallest: the smallest (0 for no key), how many
+/// numbers from it to the largest, and whether no key repeats (checked on a bitset when the
+/// span allows); `None` when they spread wider.
+fn offsets(
+    batches: &[RecordBatch],
+    context: &str,
+) -> Result<Option<(i64, u64, bool)>, EngineError> {
     let mut keys = Vec::with_capacity(batches.len());
     for batch in batches {
         let column = cast(batch.column(0), &DataType::Int64)
@@ -240,14 +298,14 @@ fn offsets(batches: &[RecordBatch], context: &str) -> Result<Option<(i64, bool)>
     let lo = keys.iter().filter_map(arrow_min).min();
     let hi = keys.iter().filter_map(arrow_max).max();
     let (Some(lo), Some(hi)) = (lo, hi) else {
-        return Ok(Some((0, true)));
+        return Ok(Some((0, 0, true)));
     };
     let Some(span) = hi.checked_sub(lo).filter(|s| *s <= i64::from(u32::MAX)) else {
         return Ok(None);
     };
     let bits = span as u64 + 1;
     if bits > MAX_BITSET_SPAN {
-        return Ok(Some((lo, false)));
+        return Ok(Some((lo, bits, false)));
     }
     let mut seen = vec![0u64; bits.div_ceil(64) as usize];
     let mut unique = true;
@@ -259,7 +317,7 @@ fn offsets(batches: &[RecordBatch], context: &str) -> Result<Option<(i64, bool)>
             seen[n / 64] |= bit;
         }
     }
-    Ok(Some((lo, unique)))
+    Ok(Some((lo, bits, unique)))
 }
 
 /// Keys numbered by their rank in ascending order, and whether none repeats.

@@ -3,7 +3,7 @@
 
 use roaring::RoaringBitmap;
 
-use super::store::{CacheScope, CachedFeatures, CachedStep};
+use super::store::{CacheScope, CachedStep};
 use super::*;
 use crate::members::MemberIndex;
 
@@ -112,124 +112,6 @@ impl Session {
         Ok((fingerprint, index))
     }
 
-    /// The per-member values of every criterion leaf that must be (re)computed, in one
-    /// grouped pass per related table; nothing when every leaf is cached.
-    async fn features_pass(
-        &mut self,
-        graph: &StepGraph,
-        scope: CacheScope,
-    ) -> Result<(Option<FeaturesPass>, Option<Arc<dyn TableSource>>), EngineError> {
-        let mut needs = ensemble_compiler::Needs::default();
-        let mut uncached = false;
-        for node in &graph.steps {
-            if let StepOp::Criterion(leaf) = &node.op {
-                if self.store.get(&scope.key(&node.key)).is_none() {
-                    needs.extend(&leaf.needs);
-                    uncached = true;
-                }
-            }
-        }
-        if !uncached {
-            return Ok((None, None));
-        }
-        let (pass, table) = self.features_for(needs, scope).await?;
-        Ok((Some(pass), Some(table)))
-    }
-
-    /// The features table holding at least `needs` at the scope's date: the session's own
-    /// when it covers them, else extended with (or computed for) what is missing.
-    pub(super) async fn features_for(
-        &mut self,
-        mut needs: ensemble_compiler::Needs,
-        scope: CacheScope,
-    ) -> Result<(FeaturesPass, Arc<dyn TableSource>), EngineError> {
-        // What the rest of the script reads at this date joins this pass.
-        if let Some(ahead) = self.prefetch.get(&scope.as_of) {
-            needs.extend(ahead);
-        }
-        // A leaf reading values the session computed at this date over these files (a new
-        // threshold, a new combination) filters the features table it already has; a leaf
-        // with new values scans for those only and joins them onto it.
-        let scope_key = scope.key("features");
-        let started = Instant::now();
-        let known = self.store.features(&scope_key).cloned();
-        let (plan, tables, all_needs) = match known {
-            Some(known) if known.covers(&needs) => {
-                let pass = FeaturesPass {
-                    rows: known.rows,
-                    elapsed: started.elapsed(),
-                    tables: Vec::new(),
-                    plan: String::new(),
-                    reused: true,
-                };
-                return Ok((pass, provider_as_source(known.table)));
-            }
-            Some(known) if needs.beyond(&known.needs).columns.is_empty() => {
-                let missing = needs.beyond(&known.needs);
-                let (plan, tables) = self.extended_features_plan(&known, &missing, scope.as_of)?;
-                let mut all = known.needs.clone();
-                all.extend(&missing);
-                (plan, tables, all)
-            }
-            known => {
-                // New universe columns: one pass for everything, known values included.
-                if let Some(known) = known {
-                    needs.extend(&known.needs);
-                }
-                let (plan, tables) = self.features_plan(&needs, scope.as_of)?;
-                (plan, tables, needs)
-            }
-        };
-        let plan_text = plan.display_indent().to_string();
-        let (table, rows) = self.materialise(plan, "the per-member aggregates").await?;
-        let pass = FeaturesPass {
-            rows,
-            elapsed: started.elapsed(),
-            tables,
-            plan: plan_text,
-            reused: false,
-        };
-        self.store.keep_features(CachedFeatures {
-            scope: scope_key,
-            needs: all_needs,
-            table: table.clone(),
-            rows,
-        });
-        Ok((pass, provider_as_source(table)))
-    }
-
-    /// The known features table joined with passes for the `missing` values only.
-    fn extended_features_plan(
-        &self,
-        known: &CachedFeatures,
-        missing: &ensemble_compiler::Needs,
-        as_of: NaiveDate,
-    ) -> Result<(LogicalPlan, Vec<String>), EngineError> {
-        let spec = missing.features();
-        let tables = spec.tables();
-        let mut sources = std::collections::BTreeMap::new();
-        for table in &tables {
-            sources.insert(table.clone(), self.source_now(table)?);
-        }
-        let known_plan = LogicalPlanBuilder::scan(
-            planner::FEATURES_TABLE,
-            provider_as_source(known.table.clone()),
-            None,
-        )
-        .and_then(|b| b.build())
-        .map_err(|e| EngineError::execution("the known features", e))?;
-        let known_columns = known.needs.feature_columns().map(String::from).collect();
-        let plan = planner::lower_features_onto(
-            known_plan,
-            &known_columns,
-            &spec,
-            &self.catalog.schema,
-            as_of,
-            &sources,
-        )?;
-        Ok((plan, tables))
-    }
-
     /// The plan of a leaf step not in the cache (`all` or a criterion over the features
     /// table); set operations are computed on member numbers, not planned.
     fn leaf_plan(
@@ -297,22 +179,6 @@ impl Session {
             plan,
             named: !node.names.is_empty(),
         })
-    }
-
-    pub(super) fn features_plan(
-        &self,
-        needs: &ensemble_compiler::Needs,
-        as_of: NaiveDate,
-    ) -> Result<(LogicalPlan, Vec<String>), EngineError> {
-        let spec = needs.features();
-        let tables = spec.tables();
-        let mut sources = std::collections::BTreeMap::new();
-        let universe = &self.catalog.schema.universe.table;
-        for table in tables.iter().chain([universe]) {
-            sources.insert(table.clone(), self.source_now(table)?);
-        }
-        let plan = planner::lower_features(&spec, &self.catalog.schema, as_of, &sources)?;
-        Ok((plan, tables))
     }
 
     pub(super) fn all_plan(&self, as_of: NaiveDate) -> Result<LogicalPlan, EngineError> {
@@ -388,7 +254,7 @@ impl Session {
     }
 
     /// Batches as an in-memory table spread over the session's partitions.
-    fn mem_table(
+    pub(super) fn mem_table(
         &self,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,

@@ -28,6 +28,7 @@ use crate::steps::{render_tree, render_tree_with, Step, StepKind};
 
 mod exclusive;
 mod execute;
+mod features;
 mod inspect;
 mod lookahead;
 mod overlaps;
