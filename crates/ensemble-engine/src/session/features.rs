@@ -385,7 +385,7 @@ fn with_columns(
     for (name, array) in by_number {
         let field = grouped
             .field_with_name(name)
-            .map(Field::clone)
+            .cloned()
             .unwrap_or_else(|_| Field::new(name, array.data_type().clone(), true));
         fields.push(field);
     }
