@@ -138,13 +138,7 @@ impl Session {
         // The base rows: the session's features table, or the universe at the date.
         let (base, base_columns) = match known {
             Some(known) => {
-                let plan = LogicalPlanBuilder::scan(
-                    planner::FEATURES_TABLE,
-                    provider_as_source(known.table.clone()),
-                    None,
-                )
-                .and_then(|b| b.build())
-                .map_err(|e| EngineError::execution("the known features", e))?;
+                let plan = features_scan(known.table.clone(), "the known features")?;
                 let columns: BTreeSet<String> =
                     known.needs.feature_columns().map(String::from).collect();
                 (plan, columns)
@@ -217,10 +211,7 @@ impl Session {
             passes: planned,
             buckets: spec.buckets.clone(),
         };
-        let onto =
-            LogicalPlanBuilder::scan(planner::FEATURES_TABLE, provider_as_source(table), None)
-                .and_then(|b| b.build())
-                .map_err(|e| EngineError::execution("the folded features", e))?;
+        let onto = features_scan(table, "the folded features")?;
         let plan = planner::lower_features_onto(
             onto,
             &columns,
@@ -308,13 +299,7 @@ impl Session {
     ) -> Result<(LogicalPlan, Vec<String>), EngineError> {
         let spec = missing.features();
         let tables = spec.tables();
-        let known_plan = LogicalPlanBuilder::scan(
-            planner::FEATURES_TABLE,
-            provider_as_source(known.table.clone()),
-            None,
-        )
-        .and_then(|b| b.build())
-        .map_err(|e| EngineError::execution("the known features", e))?;
+        let known_plan = features_scan(known.table.clone(), "the known features")?;
         let known_columns = known.needs.feature_columns().map(String::from).collect();
         let plan = planner::lower_features_onto(
             known_plan,
@@ -342,6 +327,13 @@ impl Session {
         let plan = planner::lower_features(&spec, &self.catalog.schema, as_of, &sources)?;
         Ok((plan, tables))
     }
+}
+
+/// A scan of a features table, as the base of a plan.
+fn features_scan(table: Arc<MemTable>, what: &str) -> Result<LogicalPlan, EngineError> {
+    LogicalPlanBuilder::scan(planner::FEATURES_TABLE, provider_as_source(table), None)
+        .and_then(|b| b.build())
+        .map_err(|e| EngineError::execution(what, e))
 }
 
 fn internal(what: &str) -> EngineError {
