@@ -259,36 +259,35 @@ async fn every_fold_finds_what_sql_finds() {
 async fn passes_that_do_not_fold_join_the_folded_ones() {
     let dir = datamart();
     let mut session = session(&dir).await;
-    // A float minimum and an ordered `first` keep the grouped plan, a distinct count its own
-    // pass, a bucket its window: beside a folded pass, each reading the same rows.
-    let mixed = [
-        ("count(events)", "COALESCE(COUNT(*), 0)"),
-        (
-            "count_distinct(events.channel)",
-            "COALESCE(COUNT(DISTINCT channel), 0)",
-        ),
-    ];
-    let values: Vec<&str> = mixed.iter().map(|(v, _)| *v).collect();
-    let sql: Vec<&str> = mixed.iter().map(|(_, s)| *s).collect();
-    assert_eq!(
-        audience(&mut session, &values).await,
-        oracle(&session, &sql).await
-    );
-    // Then a new value extends the session's features table: a pass that does not fold.
-    let floats = [("min(events.price)", "MIN(price)")];
-    let values: Vec<&str> = floats.iter().map(|(v, _)| *v).collect();
-    let sql: Vec<&str> = floats.iter().map(|(_, s)| *s).collect();
-    assert_eq!(
-        audience(&mut session, &values).await,
-        oracle(&session, &sql).await
-    );
+    // A distinct count has a pass of its own beside the folded one.
+    assert_agrees(
+        &mut session,
+        &[
+            ("count(events)", "COALESCE(COUNT(*), 0)"),
+            (
+                "count_distinct(events.channel)",
+                "COALESCE(COUNT(DISTINCT channel), 0)",
+            ),
+        ],
+    )
+    .await;
+    // Then a new value extends the session's features table: a float minimum does not fold.
+    assert_agrees(&mut session, &[("min(events.price)", "MIN(price)")]).await;
     // And one that folds, onto the extended table.
-    let more = [("max(events.qty where flag)", "MAX(qty) FILTER (WHERE flag)")];
-    let values: Vec<&str> = more.iter().map(|(v, _)| *v).collect();
-    let sql: Vec<&str> = more.iter().map(|(_, s)| *s).collect();
+    assert_agrees(
+        &mut session,
+        &[("max(events.qty where flag)", "MAX(qty) FILTER (WHERE flag)")],
+    )
+    .await;
+}
+
+/// Each `(value, SQL)` case: the audience's values are the oracle's.
+async fn assert_agrees(session: &mut Session, cases: &[(&str, &str)]) {
+    let values: Vec<&str> = cases.iter().map(|(v, _)| *v).collect();
+    let sql: Vec<&str> = cases.iter().map(|(_, s)| *s).collect();
     assert_eq!(
-        audience(&mut session, &values).await,
-        oracle(&session, &sql).await
+        audience(session, &values).await,
+        oracle(session, &sql).await
     );
 }
 
