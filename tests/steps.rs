@@ -435,3 +435,44 @@ async fn evaluate_at_leaves_the_session_date_alone() {
     assert_eq!(why.evaluation.as_of, earlier);
     assert_eq!(session.as_of(), before.0);
 }
+
+#[tokio::test]
+async fn step_tables_read_their_members_in_key_order() {
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::Int64Type;
+    let (_dir, mut session) = demo_session().await;
+    let run = session
+        .run_script(SPEC_SCRIPT, "spec")
+        .await
+        .expect("the spec's script runs");
+    let evaluation = run.last_evaluation().expect("an evaluation").clone();
+    for step in &evaluation.steps {
+        let table = &step.table;
+        let batches = evaluation.step_members(step.id).expect("a step's members");
+        let ordered: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .collect();
+        assert!(
+            ordered.windows(2).all(|w| w[0] < w[1]),
+            "#{}: keys ascending, each once",
+            step.id
+        );
+        assert_eq!(ordered.len(), step.count, "#{}", step.id);
+        let counted = session
+            .sql(&format!("SELECT count(*) FROM {table}"))
+            .await
+            .expect("counts");
+        let counted = counted[0].column(0).as_any().downcast_ref::<Int64Array>();
+        assert_eq!(counted.map(|c| c.value(0) as usize), Some(step.count));
+        assert_eq!(
+            sql_keys(
+                &session,
+                &format!("SELECT * FROM {table} WHERE customer_id > 0")
+            )
+            .await,
+            keys(&batches),
+            "{table} read by SQL"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! The engine: sessions over a catalog of Parquet tables. It runs scripts statement by
-//! statement, evaluates set expressions by materialising every step as an in-memory table
-//! registered in a DataFusion session (for SQL, previews and exports), and reuses steps whose
-//! definition, as-of date and data files have not changed.
+//! statement, evaluates set expressions by materialising every step as a set of member
+//! numbers, registered in a DataFusion session as a table of keys (for SQL, previews and
+//! exports), and reuses steps whose definition, as-of date and data files have not changed.
 #![warn(missing_docs)]
 
 pub mod catalog;
@@ -10,6 +10,7 @@ pub mod describe;
 pub mod error;
 mod fold;
 pub mod integrity;
+mod member_table;
 pub mod members;
 pub mod options;
 pub mod report;

@@ -6,7 +6,7 @@
 //! compressed bitmap of those numbers (`roaring`), so that set operations, overlaps and
 //! counts cost microseconds to milliseconds whatever the number of members, and the keys of
 //! any step come out already sorted. Steps stay tables for SQL, previews and exports: the
-//! keys are rebuilt from the numbers when a step is materialised.
+//! keys are rebuilt from the numbers when a step's table is read (`crate::member_table`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -133,16 +133,27 @@ impl MemberIndex {
 
     /// The numbers of the keys in the first column of `batches` (universe keys).
     pub fn bitmap(&self, batches: &[RecordBatch]) -> Result<RoaringBitmap, EngineError> {
-        if let Numbering::Offset { min, span } = &self.numbering {
-            if *span <= MAX_BITSET_SPAN {
-                return offset_bitmap(batches, *min, *span);
-            }
-        }
-        let mut numbers = Vec::new();
+        let mut collector = self.collector();
         for batch in batches {
-            numbers.extend(self.numbers(batch.column(0))?.into_iter().flatten());
+            collector.add(batch.column(0))?;
         }
-        Ok(from_numbers(numbers))
+        Ok(collector.finish())
+    }
+
+    /// An empty set of members, to add keys to batch by batch (a step's plan streamed).
+    pub fn collector(&self) -> MemberCollector<'_> {
+        let gathered = match &self.numbering {
+            Numbering::Offset { min, span } if *span <= MAX_BITSET_SPAN => Gathered::Bits {
+                min: *min,
+                span: *span,
+                bytes: vec![0u8; span.div_ceil(8) as usize],
+            },
+            _ => Gathered::Numbers(Vec::new()),
+        };
+        MemberCollector {
+            index: self,
+            gathered,
+        }
     }
 
     /// The number of every key of `keys` (universe keys), in order; `None` for a null key.
@@ -238,25 +249,49 @@ pub fn describe(op: SetOp, left: &str, right: &str) -> String {
     )
 }
 
-/// The numbers of integer keys (key − `min`, below `span`) set straight into a bitset: no
-/// list of numbers in between. A key outside the span is no member's and is left out.
-fn offset_bitmap(
-    batches: &[RecordBatch],
-    min: i64,
-    span: u64,
-) -> Result<RoaringBitmap, EngineError> {
-    let mut bytes = vec![0u8; span.div_ceil(8) as usize];
-    for batch in batches {
-        let keys = cast(batch.column(0), &DataType::Int64)
-            .map_err(|e| EngineError::execution("numbering members", e.into()))?;
-        for key in keys.as_primitive::<Int64Type>().iter().flatten() {
-            let n = key.wrapping_sub(min) as u64;
-            if n < span {
-                bytes[(n >> 3) as usize] |= 1 << (n & 7);
+/// A set of members being gathered from keys (see [`MemberIndex::collector`]).
+pub struct MemberCollector<'a> {
+    index: &'a MemberIndex,
+    gathered: Gathered,
+}
+
+enum Gathered {
+    /// Integer keys set straight into a bitset (key − `min`, below `span`): no list of numbers
+    /// in between.
+    Bits { min: i64, span: u64, bytes: Vec<u8> },
+    /// Numbers in any order.
+    Numbers(Vec<u32>),
+}
+
+impl MemberCollector<'_> {
+    /// Adds the members whose keys are `keys` (universe keys). A key outside the universe's
+    /// span of integers is no member's and is left out; a null key is left out.
+    pub fn add(&mut self, keys: &ArrayRef) -> Result<(), EngineError> {
+        match &mut self.gathered {
+            Gathered::Bits { min, span, bytes } => {
+                let keys = cast(keys, &DataType::Int64)
+                    .map_err(|e| EngineError::execution("numbering members", e.into()))?;
+                for key in keys.as_primitive::<Int64Type>().iter().flatten() {
+                    let n = key.wrapping_sub(*min) as u64;
+                    if n < *span {
+                        bytes[(n >> 3) as usize] |= 1 << (n & 7);
+                    }
+                }
+            }
+            Gathered::Numbers(numbers) => {
+                numbers.extend(self.index.numbers(keys)?.into_iter().flatten());
             }
         }
+        Ok(())
     }
-    Ok(RoaringBitmap::from_lsb0_bytes(0, &bytes))
+
+    /// The members gathered.
+    pub fn finish(self) -> RoaringBitmap {
+        match self.gathered {
+            Gathered::Bits { bytes, .. } => RoaringBitmap::from_lsb0_bytes(0, &bytes),
+            Gathered::Numbers(numbers) => from_numbers(numbers),
+        }
+    }
 }
 
 /// Key types numbered by offset (those castable to `Int64` without loss).

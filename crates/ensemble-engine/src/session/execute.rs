@@ -1,10 +1,12 @@
 //! Evaluating a step graph: the features pass, each step materialised or reused from the
 //! step store.
 
+use futures::StreamExt;
 use roaring::RoaringBitmap;
 
 use super::store::{CacheScope, CachedStep};
 use super::*;
+use crate::member_table::MemberTable;
 use crate::members::MemberIndex;
 
 impl Session {
@@ -22,13 +24,11 @@ impl Session {
             fingerprint,
         };
         let (features, features_source) = self.features_pass(&graph, scope).await?;
-        let mut tables: Vec<Arc<MemTable>> = Vec::with_capacity(graph.steps.len());
+        let mut tables: Vec<Arc<MemberTable>> = Vec::with_capacity(graph.steps.len());
         let mut bitmaps: Vec<Arc<RoaringBitmap>> = Vec::with_capacity(graph.steps.len());
         let mut steps = Vec::with_capacity(graph.steps.len());
         let mut fresh = HashMap::new();
         let root = graph.root();
-        // The root's keys in key order, when a set operation just built them.
-        let mut root_keys = None;
         for (position, node) in graph.steps.iter().enumerate() {
             if self.interrupt.is_interrupted() {
                 return Err(EngineError::Cancelled);
@@ -47,15 +47,12 @@ impl Session {
                                 &format!("step_{}", left + 1),
                                 &format!("step_{}", right + 1),
                             );
-                            let keys = index.batches(&members)?;
-                            if position == root {
-                                root_keys = Some(keys.clone());
-                            }
-                            self.keep_members(&index, keys, members, plan, node)?
+                            self.keep_members(&index, members, plan, node)
                         }
                         _ => {
                             let plan = self.leaf_plan(node, scope.as_of, &features_source)?;
-                            self.materialise_step(plan, position, node, &index).await?
+                            self.materialise_step(plan, position, node, index.clone())
+                                .await?
                         }
                     };
                     (step, false)
@@ -71,10 +68,8 @@ impl Session {
             bitmaps.push(cached.members.clone());
             fresh.insert(cache_key, cached);
         }
-        let members = match root_keys {
-            Some(keys) => keys,
-            None => index.batches(&bitmaps[root])?,
-        };
+        // The members' keys in key order: the evaluation's output, not a step's work.
+        let members = index.batches(&bitmaps[root])?;
         let evaluation = Evaluation {
             as_of: scope.as_of,
             partitions: partition_counts(&graph, &steps),
@@ -139,46 +134,52 @@ impl Session {
         }
     }
 
-    /// Runs a leaf's plan and keeps its members.
+    /// Runs a leaf's plan and keeps its members: the keys it streams are numbered batch by
+    /// batch, not kept.
     async fn materialise_step(
         &self,
         plan: LogicalPlan,
         position: usize,
         node: &ensemble_compiler::StepNode,
-        index: &MemberIndex,
+        index: Arc<MemberIndex>,
     ) -> Result<CachedStep, EngineError> {
         let plan_text = plan.display_indent().to_string();
         let context = format!("step #{}", position + 1);
-        let (batches, schema) = self.collect(plan, &context).await?;
-        let members = index.bitmap(&batches)?;
-        let table = self.mem_table(schema, batches, &context)?;
-        Ok(CachedStep {
-            table,
-            count: members.len() as usize,
-            members: Arc::new(members),
-            plan: plan_text,
-            named: !node.names.is_empty(),
-        })
+        let fail = |e| EngineError::execution(&context, e);
+        let mut stream = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(fail)?
+            .execute_stream()
+            .await
+            .map_err(fail)?;
+        let mut collector = index.collector();
+        while let Some(batch) = stream.next().await {
+            collector.add(batch.map_err(fail)?.column(0))?;
+        }
+        let members = collector.finish();
+        Ok(self.keep_members(&index, members, plan_text, node))
     }
 
-    /// Keeps the members of a set operation, with their keys (`keys`, built from `members`)
-    /// as a table.
+    /// Keeps a step's members as a table whose keys are built when it is read.
     fn keep_members(
         &self,
-        index: &MemberIndex,
-        keys: Vec<RecordBatch>,
+        index: &Arc<MemberIndex>,
         members: RoaringBitmap,
         plan: String,
         node: &ensemble_compiler::StepNode,
-    ) -> Result<CachedStep, EngineError> {
-        let table = self.mem_table(index.schema(), keys, "a set operation")?;
-        Ok(CachedStep {
-            table,
+    ) -> CachedStep {
+        let members = Arc::new(members);
+        let partitions = self.ctx.copied_config().target_partitions();
+        let table = MemberTable::new(index.clone(), members.clone(), partitions);
+        CachedStep {
+            table: Arc::new(table),
             count: members.len() as usize,
-            members: Arc::new(members),
+            members,
             plan,
             named: !node.names.is_empty(),
-        })
+        }
     }
 
     pub(super) fn all_plan(&self, as_of: NaiveDate) -> Result<LogicalPlan, EngineError> {

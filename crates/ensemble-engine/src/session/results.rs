@@ -43,7 +43,7 @@ pub struct Evaluation {
     /// The members' numbers (see `crate::members`), for overlaps.
     pub(super) numbers: Arc<roaring::RoaringBitmap>,
     /// Each step's materialised table (same order as `steps`), for [`Evaluation::step_members`].
-    pub(super) tables: Vec<Arc<MemTable>>,
+    pub(super) tables: Vec<Arc<crate::member_table::MemberTable>>,
 }
 
 /// A partition's tiers in one evaluation.
@@ -109,20 +109,15 @@ impl Evaluation {
         render_tree(&self.steps, self.root)
     }
 
-    /// The members of the step whose id is `id` (`#id`, 1-based), as the step materialised
-    /// them: the universe keys, shared with the step (not copied). `None` for an unknown id.
+    /// The members of the step whose id is `id` (`#id`, 1-based): the universe keys in key
+    /// order, built from the step's member numbers. `None` for an unknown id.
     ///
     /// Unlike the session's `step_N` tables, which the next evaluation replaces, these stay
     /// the steps of this evaluation.
     pub fn step_members(&self, id: usize) -> Option<Vec<RecordBatch>> {
         let table = self.tables.get(id.checked_sub(1)?)?;
-        let mut batches = Vec::new();
-        for partition in &table.batches {
-            // Steps are written once, when materialised: no writer holds the lock.
-            let partition = partition.try_read().ok()?;
-            batches.extend(partition.iter().cloned());
-        }
-        Some(batches)
+        // Keys rebuilt from numbers of the same index: the types cannot disagree.
+        table.keys().ok()
     }
 
     /// The schema of the steps' member tables (the universe key column).

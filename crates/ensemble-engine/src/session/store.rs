@@ -20,7 +20,7 @@ const MAX_CACHED_NAMED_STEPS: usize = 256;
 /// A materialised step kept for reuse.
 #[derive(Debug, Clone)]
 pub(super) struct CachedStep {
-    pub(super) table: Arc<MemTable>,
+    pub(super) table: Arc<crate::member_table::MemberTable>,
     /// Its members' numbers (see `crate::members`).
     pub(super) members: Arc<roaring::RoaringBitmap>,
     pub(super) count: usize,
@@ -133,7 +133,7 @@ impl StepStore {
         &mut self,
         ctx: &SessionContext,
         evaluation: &Evaluation,
-        tables: &[Arc<MemTable>],
+        tables: &[Arc<crate::member_table::MemberTable>],
         fresh: HashMap<String, CachedStep>,
     ) -> Result<(), EngineError> {
         self.register(ctx, evaluation, tables)?;
@@ -159,7 +159,7 @@ impl StepStore {
         &mut self,
         ctx: &SessionContext,
         evaluation: &Evaluation,
-        tables: &[Arc<MemTable>],
+        tables: &[Arc<crate::member_table::MemberTable>],
     ) -> Result<(), EngineError> {
         for name in self.registered.drain(..) {
             let _ = ctx.deregister_table(TableReference::bare(name.as_str()));
