@@ -5,8 +5,10 @@
 //! own, merged in partition order (so float sums do not depend on which task ends first).
 //!
 //! The arrays live outside DataFusion's operators but not outside its memory pool: they are
-//! reserved before the scan starts, so a limit too small for them fails the statement with the
-//! memory-limit error rather than growing past it.
+//! reserved before the scan starts. A pool too small for one set per partition folds the
+//! partitions in turn into one set (when no float sum or mean depends on the order of its
+//! additions); one too small for that gets no arrays, and the caller plans a grouped
+//! aggregate, which can spill.
 
 use std::sync::Arc;
 
@@ -106,6 +108,17 @@ struct Slot {
 }
 
 impl Slot {
+    /// Whether its result depends on the order its rows are added in (a float sum or mean).
+    fn order_sensitive(&self) -> bool {
+        matches!(
+            (self.fold, &self.value_type),
+            (
+                Fold::Sum | Fold::Avg,
+                Some(DataType::Float16 | DataType::Float32 | DataType::Float64)
+            )
+        )
+    }
+
     /// Bytes per member number of its running values.
     fn bytes(&self) -> usize {
         match (self.fold, &self.value_type) {
@@ -178,29 +191,55 @@ pub(crate) async fn fold_rows(
     let config = state.config().clone().with_batch_size(FOLD_BATCH_ROWS);
     let task = Arc::new(TaskContext::from(&state).with_session_config(config));
     let streams = execute_stream_partitioned(physical, task).map_err(fail)?;
-    // Each partition's running values, then the output arrays.
     let per_member: usize = slots.iter().map(Slot::bytes).sum();
     let reservation = MemoryConsumer::new(format!("per-member aggregates of {}", rows.table))
         .register(&ctx.runtime_env().memory_pool);
-    let bytes = per_member * range.span * (streams.len() + 1);
-    if reservation.try_grow(bytes).is_err() {
+    // Each partition's running values, then the output arrays; or, where no sum depends on
+    // the order of its additions, one set of running values for the partitions in turn.
+    let parallel = per_member * range.span * (streams.len() + 1);
+    let in_order = per_member * range.span * 2;
+    let accs = if reservation.try_grow(parallel).is_ok() {
+        fold_in_parallel(streams, Arc::new(slots), range)
+            .await
+            .map_err(fail)?
+    } else if !slots.iter().any(Slot::order_sensitive) && reservation.try_grow(in_order).is_ok() {
+        fold_in_turn(streams, &slots, range).await.map_err(fail)?
+    } else {
         return Ok(None);
-    }
-    let slots = Arc::new(slots);
+    };
+    accs.into_iter()
+        .map(|acc| finish(acc).map_err(|e| fail(e.into())))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// Folds every partition on its own task into running values of its own, merged in
+/// partition order.
+async fn fold_in_parallel(
+    streams: Vec<SendableRecordBatchStream>,
+    slots: Arc<Vec<Slot>>,
+    range: DenseRange,
+) -> Result<Vec<Acc>, DataFusionError> {
     let mut tasks = tokio::task::JoinSet::new();
     for (partition, stream) in streams.into_iter().enumerate() {
         let slots = slots.clone();
-        tasks.spawn(async move { (partition, fold_stream(stream, &slots, range).await) });
+        tasks.spawn(async move {
+            let folded = match start(&slots, range) {
+                Ok(mut accs) => fold_stream(&mut accs, stream, &slots, range, &mut 0)
+                    .await
+                    .map(|()| accs),
+                Err(e) => Err(e),
+            };
+            (partition, folded)
+        });
     }
     let mut folded: Vec<Option<Vec<Acc>>> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (partition, accs) = joined
-            .map_err(|e| fail(DataFusionError::External(Box::new(e))))
-            .and_then(|(p, r)| Ok((p, r.map_err(fail)?)))?;
+        let (partition, accs) = joined.map_err(|e| DataFusionError::External(Box::new(e)))?;
         if folded.len() <= partition {
             folded.resize_with(partition + 1, || None);
         }
-        folded[partition] = Some(accs);
+        folded[partition] = Some(accs?);
     }
     let mut merged: Option<Vec<Acc>> = None;
     for accs in folded.into_iter().flatten() {
@@ -214,44 +253,53 @@ pub(crate) async fn fold_rows(
             }
         });
     }
-    let accs = match merged {
-        Some(accs) => accs,
-        None => slots
-            .iter()
-            .map(|s| s.start(range.span))
-            .collect::<Result<_, _>>()
-            .map_err(fail)?,
-    };
-    accs.into_iter()
-        .map(|acc| finish(acc).map_err(|e| fail(e.into())))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    match merged {
+        Some(accs) => Ok(accs),
+        None => start(&slots, range),
+    }
 }
 
-/// Folds one partition's stream.
-async fn fold_stream(
-    mut stream: SendableRecordBatchStream,
+/// Folds the partitions one after another into one set of running values: a third of the
+/// memory of [`fold_in_parallel`] on two partitions, one core decoding.
+async fn fold_in_turn(
+    streams: Vec<SendableRecordBatchStream>,
     slots: &[Slot],
     range: DenseRange,
 ) -> Result<Vec<Acc>, DataFusionError> {
-    let mut accs = slots
-        .iter()
-        .map(|s| s.start(range.span))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows: u64 = 0;
+    let mut accs = start(slots, range)?;
+    let mut rows = 0;
+    for stream in streams {
+        fold_stream(&mut accs, stream, slots, range, &mut rows).await?;
+    }
+    Ok(accs)
+}
+
+/// Empty running values for `slots`.
+fn start(slots: &[Slot], range: DenseRange) -> Result<Vec<Acc>, DataFusionError> {
+    slots.iter().map(|s| s.start(range.span)).collect()
+}
+
+/// Folds one stream into `accs`, which `rows` rows were folded into before.
+async fn fold_stream(
+    accs: &mut [Acc],
+    mut stream: SendableRecordBatchStream,
+    slots: &[Slot],
+    range: DenseRange,
+    rows: &mut u64,
+) -> Result<(), DataFusionError> {
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        rows += batch.num_rows() as u64;
-        // No count of this partition can pass its number of rows.
-        if rows > u64::from(u32::MAX) {
+        *rows += batch.num_rows() as u64;
+        // No count can pass the number of rows folded into it.
+        if *rows > u64::from(u32::MAX) {
             return Err(DataFusionError::Execution(format!(
-                "more than {} rows in one partition of a per-member pass",
+                "more than {} rows folded into one set of per-member counts",
                 u32::MAX
             )));
         }
-        fold_batch(&mut accs, slots, &batch, range)?;
+        fold_batch(accs, slots, &batch, range)?;
     }
-    Ok(accs)
+    Ok(())
 }
 
 /// The rows of a filter column that keep their row: true, not null.
@@ -494,10 +542,12 @@ mod tests {
         if let Some(limit) = limit {
             runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(limit)));
         }
-        SessionContext::new_with_config_rt(SessionConfig::new(), runtime.build_arc().unwrap())
+        let config = SessionConfig::new().with_target_partitions(2);
+        SessionContext::new_with_config_rt(config, runtime.build_arc().unwrap())
     }
 
-    /// Rows of keys 10, 12, 12, 99 (outside) and null, with values 1..=5 (the fourth null).
+    /// Rows of keys 10, 12, 12, 99 (outside) and null, with values 1..=5 (the fourth null),
+    /// in two partitions.
     fn plan() -> datafusion::logical_expr::LogicalPlan {
         let schema = Arc::new(Schema::new(vec![
             Field::new("key", DataType::Int64, true),
@@ -523,7 +573,8 @@ mod tests {
             ],
         )
         .unwrap();
-        let table = MemTable::try_new(schema, vec![vec![batch]]).unwrap();
+        let partitions = vec![vec![batch.slice(0, 2)], vec![batch.slice(2, 3)]];
+        let table = MemTable::try_new(schema, partitions).unwrap();
         LogicalPlanBuilder::scan("t", provider_as_source(Arc::new(table)), None)
             .and_then(|b| b.project(vec![ident("key"), ident("qty")]))
             .and_then(|b| b.build())
@@ -575,6 +626,17 @@ mod tests {
         assert_eq!(text(&arrays[0]), ["1", "0", "2"]);
         assert_eq!(text(&arrays[1]), ["1", "0", "5"]);
         assert_eq!(text(&arrays[2]), ["1", "", "3"]);
+        // Room for one set of running values, not one per partition: the partitions in turn.
+        // 21 bytes a member (count 4, sum 8, max 9) for 3 members: 126 bytes in turn, 189
+        // for two partitions and the output.
+        let in_turn = fold_rows(&context(Some(150)), &rows, range, "test")
+            .await
+            .unwrap()
+            .expect("room for one set");
+        assert_eq!(
+            in_turn.iter().map(text).collect::<Vec<_>>(),
+            arrays.iter().map(text).collect::<Vec<_>>()
+        );
         // A pool too small for them: no arrays, and no error (the caller plans the pass).
         let refused = fold_rows(&context(Some(16)), &rows, range, "test")
             .await
