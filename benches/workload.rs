@@ -7,6 +7,10 @@
 //! first with `ENSEMBLE_BENCH_CUSTOMERS` customers (default 1 000 000) when the directory has
 //! no catalog; `ENSEMBLE_BENCH_RUNS` runs per side (default 5), alternating, after one untimed
 //! run of each. Both sides must find the same members, or the bench stops.
+//!
+//! `ENSEMBLE_BENCH_ONLY=sql` (or `ensemble`) runs that side once and exits, so that whole
+//! processes can be timed side by side: `/usr/bin/time target/release/deps/workload-*` with
+//! it, against `/usr/bin/time ensemble run …` on the same script.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -231,6 +235,17 @@ fn main() {
     let dir = catalog.parent().expect("a directory").to_path_buf();
     let runs = env_or("ENSEMBLE_BENCH_RUNS", 5usize);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    if let Ok(side) = std::env::var("ENSEMBLE_BENCH_ONLY") {
+        // One side once, for timing whole processes (`/usr/bin/time`, hyperfine).
+        let started = Instant::now();
+        let sizes = match side.as_str() {
+            "sql" => runtime.block_on(sql_side(&dir)),
+            "ensemble" => runtime.block_on(ensemble_side(&catalog)),
+            other => panic!("ENSEMBLE_BENCH_ONLY is sql or ensemble, not {other}"),
+        };
+        println!("{side}: {sizes:?} in {:.1?}", started.elapsed());
+        return;
+    }
     runtime.block_on(async {
         let (ours, our_sizes, sql, sql_sizes) = alternating(runs, &catalog, &dir).await;
         assert_eq!(our_sizes, sql_sizes, "both sides find the same members");
