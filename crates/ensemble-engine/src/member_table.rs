@@ -38,7 +38,7 @@ impl MemberTable {
         MemberTable {
             index,
             members,
-            partitions: partitions.max(1),
+            partitions,
         }
     }
 
@@ -63,17 +63,32 @@ impl TableProvider for MemberTable {
         _state: &dyn DfSession,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
-        _limit: Option<usize>,
+        limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let keys = self
-            .keys()
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-        let mut partitions = vec![Vec::new(); self.partitions];
-        for (i, batch) in keys.into_iter().enumerate() {
-            partitions[i % self.partitions].push(batch);
+        // No filter is pushed down here, so a limit is on the members themselves: the keys
+        // of the first ones only (a preview).
+        let keys = match limit {
+            Some(n) if (n as u64) < self.members.len() => {
+                let first: RoaringBitmap = self.members.iter().take(n).collect();
+                self.index.batches(&first)
+            }
+            _ => self.keys(),
         }
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let partitions = spread(keys, self.partitions);
         let plan: Arc<dyn ExecutionPlan> =
             MemorySourceConfig::try_new_exec(&partitions, self.schema(), projection.cloned())?;
         Ok(plan)
     }
+}
+
+/// `batches` dealt in turn over `partitions` partitions (at least one), as in-memory tables
+/// hold them.
+pub(crate) fn spread(batches: Vec<RecordBatch>, partitions: usize) -> Vec<Vec<RecordBatch>> {
+    let partitions = partitions.max(1);
+    let mut split = vec![Vec::new(); partitions];
+    for (i, batch) in batches.into_iter().enumerate() {
+        split[i % partitions].push(batch);
+    }
+    split
 }

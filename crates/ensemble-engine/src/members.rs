@@ -131,16 +131,8 @@ impl MemberIndex {
         self.schema.clone()
     }
 
-    /// The numbers of the keys in the first column of `batches` (universe keys).
-    pub fn bitmap(&self, batches: &[RecordBatch]) -> Result<RoaringBitmap, EngineError> {
-        let mut collector = self.collector();
-        for batch in batches {
-            collector.add(batch.column(0))?;
-        }
-        Ok(collector.finish())
-    }
-
-    /// An empty set of members, to add keys to batch by batch (a step's plan streamed).
+    /// An empty set of members, to add universe keys to batch by batch (a step's plan
+    /// streamed into its bitmap).
     pub fn collector(&self) -> MemberCollector<'_> {
         let gathered = match &self.numbering {
             Numbering::Offset { min, span } if *span <= MAX_BITSET_SPAN => Gathered::Bits {

@@ -261,11 +261,8 @@ impl Session {
         batches: Vec<RecordBatch>,
         context: &str,
     ) -> Result<Arc<MemTable>, EngineError> {
-        let partitions = self.ctx.copied_config().target_partitions().max(1);
-        let mut split = vec![Vec::new(); partitions];
-        for (i, batch) in batches.into_iter().enumerate() {
-            split[i % partitions].push(batch);
-        }
+        let partitions = self.ctx.copied_config().target_partitions();
+        let split = crate::member_table::spread(batches, partitions);
         let table =
             MemTable::try_new(schema, split).map_err(|e| EngineError::execution(context, e))?;
         Ok(Arc::new(table))
