@@ -87,7 +87,15 @@ pub fn write_as(
         Format::Csv => {
             let mut writer = ensemble::arrow::csv::WriterBuilder::new()
                 .with_header(true)
-                .build(out);
+                .build(&mut *out);
+            if let Some(keys) = integer_keys(batches) {
+                // The header as the CSV writer quotes it, then the keys themselves.
+                writer
+                    .write(&batches[0].slice(0, 0))
+                    .map_err(|e| e.to_string())?;
+                drop(writer);
+                return write_integer_lines(&keys, out).map_err(|e| e.to_string());
+            }
             for batch in batches {
                 writer.write(batch).map_err(|e| e.to_string())?;
             }
@@ -126,6 +134,57 @@ pub fn write_as(
             writeln!(out, "{table}").map_err(|e| e.to_string())
         }
     }
+}
+
+/// The values of batches of one integer column without nulls (members' keys), as 64-bit
+/// integers: CSV lines that need no quoting, written without the general writer's
+/// per-value formatting (610 000 keys: about 4 ms instead of 25).
+fn integer_keys(batches: &[RecordBatch]) -> Option<Vec<ensemble::arrow::array::Int64Array>> {
+    use ensemble::arrow::array::{Array, AsArray};
+    use ensemble::arrow::datatypes::{DataType, Int64Type};
+    let first = batches.first()?;
+    let field = first.schema().field(0).clone();
+    let integer = matches!(
+        field.data_type(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+    ) || matches!(
+        field.data_type(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32
+    );
+    if first.num_columns() != 1 || !integer {
+        return None;
+    }
+    batches
+        .iter()
+        .map(|batch| {
+            let column = batch.column(0);
+            if column.null_count() > 0 {
+                return None;
+            }
+            let column = ensemble::arrow::compute::cast(column, &DataType::Int64).ok()?;
+            Some(column.as_primitive::<Int64Type>().clone())
+        })
+        .collect()
+}
+
+/// One line per value.
+fn write_integer_lines(
+    columns: &[ensemble::arrow::array::Int64Array],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut digits = itoa::Buffer::new();
+    let mut line = Vec::with_capacity(64 * 1024);
+    for column in columns {
+        for value in column.values() {
+            line.extend_from_slice(digits.format(*value).as_bytes());
+            line.push(b'\n');
+            if line.len() >= 60 * 1024 {
+                out.write_all(&line)?;
+                line.clear();
+            }
+        }
+    }
+    out.write_all(&line)
 }
 
 /// Renders record batches in `format`, at most `max_rows` rows (the REPL's results).
@@ -196,4 +255,73 @@ pub fn write_batches(batches: &[RecordBatch], path: &Path) -> Result<(), String>
 /// never leaves a partial file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     ensemble::fs::write_file(path, bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ensemble::arrow::array::{ArrayRef, Int32Array, Int64Array};
+    use ensemble::arrow::datatypes::{Field, Schema};
+
+    /// What the general CSV writer makes of `batches`.
+    fn general(batches: &[RecordBatch]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut writer = ensemble::arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut out);
+        for batch in batches {
+            writer.write(batch).unwrap();
+        }
+        drop(writer);
+        out
+    }
+
+    fn batches(name: &str, columns: Vec<ArrayRef>) -> Vec<RecordBatch> {
+        let field = Field::new(name, columns[0].data_type().clone(), true);
+        let schema = Arc::new(Schema::new(vec![field]));
+        columns
+            .into_iter()
+            .map(|c| RecordBatch::try_new(schema.clone(), vec![c]).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn integer_keys_are_written_as_the_general_writer_writes_them() {
+        let cases = [
+            batches(
+                "customer_id",
+                vec![
+                    Arc::new(Int64Array::from(vec![1, -20, i64::MAX])),
+                    Arc::new(Int64Array::from(vec![i64::MIN, 0])),
+                ],
+            ),
+            batches("id, quoted", vec![Arc::new(Int32Array::from(vec![7, 8]))]),
+        ];
+        for case in cases {
+            assert!(integer_keys(&case).is_some());
+            let mut out = Vec::new();
+            write_as(&case, Format::Csv, &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(general(&case)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_with_nulls_or_of_other_types_take_the_general_writer() {
+        let nulls = batches("k", vec![Arc::new(Int64Array::from(vec![Some(1), None]))]);
+        assert!(integer_keys(&nulls).is_none());
+        let mut out = Vec::new();
+        write_as(&nulls, Format::Csv, &mut out).unwrap();
+        assert_eq!(out, general(&nulls));
+        let text = batches(
+            "k",
+            vec![Arc::new(ensemble::arrow::array::StringArray::from(vec![
+                "a",
+            ]))],
+        );
+        assert!(integer_keys(&text).is_none());
+        assert!(integer_keys(&[]).is_none());
+    }
 }

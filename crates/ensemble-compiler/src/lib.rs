@@ -32,7 +32,7 @@ pub use definitions::{Definitions, PartitionDef};
 pub use error::{CheckError, CheckErrorKind, PlanError};
 pub use features::{FeaturesSpec, PassKind, TablePass};
 pub use graph::{build_graph, Checker, Leaf, PartitionSteps, StepGraph, StepNode, StepOp};
-pub use member_rows::{Fold, FoldedAggregate, MemberRows};
+pub use member_rows::{Fold, FoldedAggregate, Keep, MemberRows};
 pub use scores::{ScoreDef, ScoreDimension, MAX_BUCKETS};
 pub use types::ValueType;
 pub use value::Value;

@@ -16,10 +16,11 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{
-    ident, lit, Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, TableSource,
+    ident, lit, BinaryExpr, Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, Operator, TableSource,
 };
 use ensemble_syntax::AggFunc;
 
@@ -52,8 +53,24 @@ pub struct FoldedAggregate<'a> {
     pub fold: Fold,
     /// The position of its value column in the rows (`None`: `count` of rows).
     pub value: Option<usize>,
-    /// The position of its filter column in the rows (`None`: every row after the as-of cut).
-    pub keep: Option<usize>,
+    /// Which rows it folds (`None`: every row after the as-of cut).
+    pub keep: Option<Keep>,
+}
+
+/// Which rows of a pass an aggregate folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The rows whose filter column, at this position in the rows, is true.
+    Column(usize),
+    /// The rows whose time column, at `column`, is at or after `start` (a raw timestamp in
+    /// the column's unit): a window alone, its lower bound compared in the fold, with no
+    /// filter column computed (the as-of cut is the upper bound).
+    Since {
+        /// The position of the time column in the rows.
+        column: usize,
+        /// The first instant of the window.
+        start: i64,
+    },
 }
 
 /// The rows of one pass and how its aggregates fold them. Column 0 of the rows is the member
@@ -131,6 +148,41 @@ fn after_cut(filter: DfExpr, cut: Option<&DfExpr>) -> DfExpr {
         .unwrap_or_else(|_| unreachable!("the rewrite does not fail"))
 }
 
+/// The first instant of a window that is all of `filter` once the as-of cut is dropped —
+/// `time >= start` on the table's timestamp column, `start` a literal of the column's unit —
+/// with the time column's name.
+fn window_start<'t>(filter: &DfExpr, table: &'t RelatedSchema) -> Option<(&'t str, i64)> {
+    let time = table.time.as_deref()?;
+    let DfExpr::BinaryExpr(BinaryExpr { left, op, right }) = filter else {
+        return None;
+    };
+    match (left.as_ref(), op, right.as_ref()) {
+        (_, Operator::And, DfExpr::Literal(ScalarValue::Boolean(Some(true)), _)) => {
+            window_start(left, table)
+        }
+        (DfExpr::Literal(ScalarValue::Boolean(Some(true)), _), Operator::And, _) => {
+            window_start(right, table)
+        }
+        (DfExpr::Column(column), Operator::GtEq, DfExpr::Literal(start, _))
+            if column.relation.is_none() && column.name == time =>
+        {
+            let unit = match table.schema.field_with_name(time).ok()?.data_type() {
+                DataType::Timestamp(unit, _) => *unit,
+                _ => return None,
+            };
+            let start = match (unit, start) {
+                (TimeUnit::Second, ScalarValue::TimestampSecond(Some(v), _))
+                | (TimeUnit::Millisecond, ScalarValue::TimestampMillisecond(Some(v), _))
+                | (TimeUnit::Microsecond, ScalarValue::TimestampMicrosecond(Some(v), _))
+                | (TimeUnit::Nanosecond, ScalarValue::TimestampNanosecond(Some(v), _)) => *v,
+                _ => return None,
+            };
+            Some((time, start))
+        }
+        _ => None,
+    }
+}
+
 /// The rows plan of a grouped pass whose every aggregate folds; `None` when one does not.
 pub fn member_rows_plan<'a>(
     source: Arc<dyn TableSource>,
@@ -178,10 +230,16 @@ pub fn member_rows_plan<'a>(
     let mut aggregates = Vec::with_capacity(specs.len());
     for (spec, fold) in specs.iter().zip(folds) {
         let value = spec.column.as_deref().map(|c| position(ident(c)));
-        let keep = spec
-            .filter
-            .as_ref()
-            .map(|f| position(after_cut(f.to_df(), cut.as_ref())));
+        let keep = spec.filter.as_ref().map(|f| {
+            let filter = after_cut(f.to_df(), cut.as_ref());
+            match window_start(&filter, table) {
+                Some((time, start)) => Keep::Since {
+                    column: position(ident(time)),
+                    start,
+                },
+                None => Keep::Column(position(filter)),
+            }
+        });
         aggregates.push(FoldedAggregate {
             spec,
             fold,
@@ -203,4 +261,46 @@ pub fn member_rows_plan<'a>(
         plan,
         aggregates,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    fn purchases(unit: TimeUnit) -> RelatedSchema {
+        RelatedSchema {
+            name: "purchases".into(),
+            key: Some("customer_id".into()),
+            time: Some("purchased_at".into()),
+            schema: Arc::new(Schema::new(vec![
+                Field::new("customer_id", DataType::Int64, false),
+                Field::new("purchased_at", DataType::Timestamp(unit, None), true),
+                Field::new("amount", DataType::Int64, true),
+            ])),
+        }
+    }
+
+    #[test]
+    fn a_window_alone_is_compared_in_the_fold() {
+        let table = purchases(TimeUnit::Microsecond);
+        let start = lit(ScalarValue::TimestampMicrosecond(Some(42), None));
+        let window = ident("purchased_at").gt_eq(start.clone());
+        assert_eq!(
+            window_start(&window.clone().and(lit(true)), &table),
+            Some(("purchased_at", 42))
+        );
+        assert_eq!(
+            window_start(&lit(true).and(window.clone()), &table),
+            Some(("purchased_at", 42))
+        );
+        // Anything more than the window, another column or another unit keeps its column.
+        let more = window.and(ident("amount").gt(lit(5i64)));
+        assert_eq!(window_start(&more, &table), None);
+        let other = ident("amount").gt_eq(start.clone());
+        assert_eq!(window_start(&other, &table), None);
+        let seconds = purchases(TimeUnit::Second);
+        let window = ident("purchased_at").gt_eq(start);
+        assert_eq!(window_start(&window, &seconds), None);
+    }
 }

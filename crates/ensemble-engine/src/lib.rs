@@ -13,6 +13,7 @@ pub mod integrity;
 mod member_table;
 pub mod members;
 pub mod options;
+mod pages;
 pub mod report;
 pub mod session;
 pub mod steps;

@@ -11,8 +11,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
-use datafusion::arrow::compute::{cast, max as arrow_max, min as arrow_min, sort_to_indices, take};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, UInt32Array};
+use datafusion::arrow::compute::{
+    cast, filter, max as arrow_max, min as arrow_min, sort_to_indices, take,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -272,6 +274,38 @@ impl MemberCollector<'_> {
             }
             Gathered::Numbers(numbers) => {
                 numbers.extend(self.index.numbers(keys)?.into_iter().flatten());
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the members of the rows `selected` keeps (true, not null) among `keys`: a
+    /// criterion's predicate over the features table, without filtering the keys first.
+    pub fn add_selected(
+        &mut self,
+        keys: &ArrayRef,
+        selected: &BooleanArray,
+    ) -> Result<(), EngineError> {
+        let fail = |e: datafusion::arrow::error::ArrowError| {
+            EngineError::execution("numbering members", e.into())
+        };
+        let Gathered::Bits { min, span, bytes } = &mut self.gathered else {
+            let kept = filter(keys, selected).map_err(fail)?;
+            return self.add(&kept);
+        };
+        let mut rows = selected.values().clone();
+        if let Some(nulls) = selected.nulls() {
+            rows = &rows & nulls.inner();
+        }
+        if let Some(nulls) = keys.nulls() {
+            rows = &rows & nulls.inner();
+        }
+        let keys = cast(keys, &DataType::Int64).map_err(fail)?;
+        let keys = keys.as_primitive::<Int64Type>().values();
+        for i in rows.set_indices() {
+            let n = keys[i].wrapping_sub(*min) as u64;
+            if n < *span {
+                bytes[(n >> 3) as usize] |= 1 << (n & 7);
             }
         }
         Ok(())

@@ -1,13 +1,17 @@
 //! `fold_rows` on a small table: numbering, the memory tiers.
 
 use super::*;
+use datafusion::arrow::array::Int64Array;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{ident, LogicalPlanBuilder};
 use datafusion::prelude::SessionConfig;
+use ensemble_compiler::Fold;
 use ensemble_compiler::{AggregateSpec, FoldedAggregate};
 use ensemble_syntax::AggFunc;
 

@@ -51,8 +51,23 @@ impl Session {
                         }
                         _ => {
                             let plan = self.leaf_plan(node, scope.as_of, &features_source)?;
-                            self.materialise_step(plan, position, node, index.clone())
-                                .await?
+                            let direct = match (&node.op, &features_source) {
+                                (StepOp::Criterion(_), Some(features)) => {
+                                    self.criterion_members(features, &plan, &index, position)
+                                        .await?
+                                }
+                                _ => None,
+                            };
+                            match direct {
+                                Some(members) => {
+                                    let plan = plan.display_indent().to_string();
+                                    self.keep_members(&index, members, plan, node)
+                                }
+                                None => {
+                                    self.materialise_step(plan, position, node, index.clone())
+                                        .await?
+                                }
+                            }
                         }
                     };
                     (step, false)
@@ -162,6 +177,82 @@ impl Session {
         Ok(self.keep_members(&index, members, plan_text, node))
     }
 
+    /// The members of a criterion over the in-memory features table, its predicate evaluated
+    /// batch by batch straight into their numbers: the same rows as the leaf's plan (a scan,
+    /// the predicate as a filter, the key), without planning and running three operators
+    /// per leaf. `None` when the features table is not in memory or the predicate does not
+    /// build as one expression; the caller then runs the plan.
+    async fn criterion_members(
+        &self,
+        features: &Arc<dyn TableSource>,
+        plan: &LogicalPlan,
+        index: &MemberIndex,
+        position: usize,
+    ) -> Result<Option<RoaringBitmap>, EngineError> {
+        let Ok(provider) = datafusion::datasource::source_as_provider(features) else {
+            return Ok(None);
+        };
+        let Some(table) = provider.downcast_ref::<MemTable>() else {
+            return Ok(None);
+        };
+        let schema = provider.schema();
+        let key = &self.catalog.schema.universe.key;
+        let (Ok(key_column), Ok(columns)) = (
+            schema.index_of(key),
+            datafusion::common::DFSchema::try_from_qualified_schema(
+                planner::FEATURES_TABLE,
+                &schema,
+            ),
+        ) else {
+            return Ok(None);
+        };
+        // The predicate as the optimised plan filters (simplified, coerced: some functions,
+        // `coalesce` among them, only run once rewritten).
+        let Ok(optimised) = self.ctx.state().optimize(plan) else {
+            return Ok(None);
+        };
+        let Some(predicate) = filter_over_scan(&optimised) else {
+            return Ok(None);
+        };
+        let Ok(predicate) = self.ctx.create_physical_expr(predicate.clone(), &columns) else {
+            return Ok(None);
+        };
+        let context = format!("step #{}", position + 1);
+        let mut partitions = Vec::with_capacity(table.batches.len());
+        for partition in &table.batches {
+            partitions.push(partition.read().await.clone());
+        }
+        // One thread per partition of the features table (the session's cores), for a few
+        // milliseconds of evaluation each.
+        let selected = std::thread::scope(|scope| {
+            let select = |batches| select(index, predicate.as_ref(), batches, key_column, &context);
+            let Some((first, rest)) = partitions.split_first() else {
+                return Vec::new();
+            };
+            let others: Vec<_> = rest
+                .iter()
+                .map(|batches| scope.spawn(move || select(batches)))
+                .collect();
+            let mut selected = vec![select(first)];
+            for other in others {
+                selected.push(
+                    other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            selected
+        });
+        let mut members = RoaringBitmap::new();
+        for part in selected {
+            match part? {
+                Some(part) => members |= part,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(members))
+    }
+
     /// Keeps a step's members as a table whose keys are built when it is read.
     fn keep_members(
         &self,
@@ -267,6 +358,47 @@ impl Session {
             MemTable::try_new(schema, split).map_err(|e| EngineError::execution(context, e))?;
         Ok(Arc::new(table))
     }
+}
+
+/// The predicate of a criterion's optimised plan when it is a projection of a filter over a
+/// plain scan of the features table (a predicate folded to a constant leaves no filter).
+fn filter_over_scan(plan: &LogicalPlan) -> Option<&DfExpr> {
+    let LogicalPlan::Projection(projection) = plan else {
+        return None;
+    };
+    let LogicalPlan::Filter(filter) = projection.input.as_ref() else {
+        return None;
+    };
+    match filter.input.as_ref() {
+        LogicalPlan::TableScan(scan) if scan.filters.is_empty() && scan.fetch.is_none() => {
+            Some(&filter.predicate)
+        }
+        _ => None,
+    }
+}
+
+/// The members of the rows of `batches` that `predicate` keeps (true, not null: a filter's
+/// rows); `None` when the predicate is not boolean.
+fn select(
+    index: &MemberIndex,
+    predicate: &dyn datafusion::physical_expr::PhysicalExpr,
+    batches: &[RecordBatch],
+    key_column: usize,
+    context: &str,
+) -> Result<Option<RoaringBitmap>, EngineError> {
+    use datafusion::arrow::array::AsArray;
+    let mut collector = index.collector();
+    for batch in batches {
+        let kept = predicate
+            .evaluate(batch)
+            .and_then(|v| v.into_array(batch.num_rows()))
+            .map_err(|e| EngineError::execution(context, e))?;
+        let Some(kept) = kept.as_boolean_opt() else {
+            return Ok(None);
+        };
+        collector.add_selected(batch.column(key_column), kept)?;
+    }
+    Ok(Some(collector.finish()))
 }
 
 /// The step of an evaluation, as inspected.
