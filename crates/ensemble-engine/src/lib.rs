@@ -10,6 +10,7 @@ pub mod describe;
 pub mod error;
 mod fold;
 pub mod integrity;
+mod mapped_store;
 mod member_table;
 pub mod members;
 pub mod options;

@@ -9,9 +9,11 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 
 use crate::error::EngineError;
+use crate::mapped_store::MappedFileStore;
 
 /// The environment variable that sets the memory limit (as `--memory-limit` does).
 pub const MEMORY_LIMIT_VARIABLE: &str = "ENSEMBLE_MEMORY_LIMIT";
@@ -51,17 +53,23 @@ impl SessionOptions {
 
     /// The DataFusion runtime: a fair memory pool of the effective limit that names its
     /// largest consumers when exhausted; operators that can spill do, to the system's
-    /// temporary directory.
+    /// temporary directory; local files are read through memory maps (`mapped_store`).
     pub(crate) fn runtime(&self, catalog: Option<&str>) -> Result<Arc<RuntimeEnv>, EngineError> {
         let limit = self.effective_memory_limit(catalog)?;
         let pool = TrackConsumersPool::new(
             FairSpillPool::new(limit),
             NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),
         );
-        RuntimeEnvBuilder::new()
+        let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(pool))
             .build_arc()
-            .map_err(|e| EngineError::execution("starting the runtime", e))
+            .map_err(|e| EngineError::execution("starting the runtime", e))?;
+        // Local files through memory maps: no copy of the column chunks a scan reads.
+        runtime.register_object_store(
+            ObjectStoreUrl::local_filesystem().as_ref(),
+            Arc::new(MappedFileStore::new()),
+        );
+        Ok(runtime)
     }
 }
 
