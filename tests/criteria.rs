@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{demo_session, members, sql_keys};
+use common::{demo_session, keys, members, sql_keys};
 
 /// The universe as of 2026-06-30, in SQL.
 const UNIVERSE: &str = "SELECT customer_id FROM customers WHERE signup_date <= DATE '2026-06-30'";
@@ -284,6 +284,19 @@ async fn set_operators_match_plain_sql() {
             format!("({a} EXCEPT {b}) UNION ({b} EXCEPT {a})"),
         ),
         ("a - b ∩ c", format!("{a} EXCEPT ({b} INTERSECT {c})")),
+        ("a ∪ b ∪ c", format!("{a} UNION {b} UNION {c}")),
+        ("a ∩ b ∩ c", format!("{a} INTERSECT {b} INTERSECT {c}")),
+        ("(a ∪ b) ∪ c", format!("{a} UNION {b} UNION {c}")),
+        ("a - b - c", format!("({a} EXCEPT {b}) EXCEPT {c}")),
+        (
+            "a Δ b Δ c",
+            format!(
+                "SELECT customer_id FROM ({UNIVERSE}) u WHERE \
+                 (CASE WHEN customer_id IN ({a}) THEN 1 ELSE 0 END \
+                 + CASE WHEN customer_id IN ({b}) THEN 1 ELSE 0 END \
+                 + CASE WHEN customer_id IN (SELECT customer_id FROM ({c}) c) THEN 1 ELSE 0 END) % 2 = 1"
+            ),
+        ),
         ("(a - b) ∩ c", format!("({a} EXCEPT {b}) INTERSECT {c}")),
         ("all - a", format!("{UNIVERSE} EXCEPT {a}")),
         ("all", UNIVERSE.to_string()),
@@ -296,4 +309,43 @@ async fn set_operators_match_plain_sql() {
             "{expression}"
         );
     }
+}
+
+/// A flat union of 200 named segments (as teams union store or campaign segments) is one
+/// step listing its 200 operands, computed in one pass, equal to plain SQL.
+#[tokio::test]
+async fn a_union_of_200_segments_is_one_step() {
+    let (_dir, mut session) = demo_session().await;
+    let mut script = String::new();
+    for i in 0..200 {
+        script.push_str(&format!(
+            "segment u{i} = [points between {} and {}];\n",
+            i * 20,
+            i * 20 + 9
+        ));
+    }
+    session
+        .run_script(&script, "test")
+        .await
+        .expect("definitions");
+    let union: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+    let evaluation = session
+        .evaluate(&union.join(" ∪ "))
+        .await
+        .expect("a flat union of 200 segments");
+    let root = &evaluation.steps[evaluation.root];
+    let ensemble::StepKind::Set { op, operands } = &root.kind else {
+        panic!("the root is a set operation: {:?}", root.kind);
+    };
+    assert_eq!(*op, ensemble::syntax::SetOp::Union);
+    assert_eq!(operands.len(), 200, "one step with every operand");
+    assert_eq!(evaluation.steps.len(), 201, "200 leaves and one union");
+    assert!(root.label().ends_with("(200 sets)"), "{}", root.label());
+    let expected = sql_keys(
+        &session,
+        &format!("{UNIVERSE} AND points % 20 < 10 AND points < 4000"),
+    )
+    .await;
+    assert_eq!(keys(&evaluation.members), expected);
+    assert!(!expected.is_empty());
 }

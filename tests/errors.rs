@@ -151,7 +151,8 @@ async fn deep_and_odd_input_is_an_error_not_a_crash() {
     let (_dir, mut session) = demo_session().await;
     let deep_sets = format!("{}all{};", "(".repeat(10_000), ")".repeat(10_000));
     let deep_criterion = format!("[{}points{} > 1];", "(".repeat(10_000), ")".repeat(10_000));
-    let long_chain = format!("{};", vec!["all"; 10_000].join(" ∩ "));
+    // A chain of differences nests, one level per operator (a chain of ∩ is one flat step).
+    let long_chain = format!("{};", vec!["all"; 10_000].join(" - "));
     let binary = String::from_utf8_lossy(&(0u8..=255).collect::<Vec<_>>()).into_owned();
     for script in [
         deep_sets,

@@ -29,16 +29,14 @@ async fn the_spec_step_tree() {
         kinds[3],
         StepKind::Set {
             op: ensemble::syntax::SetOp::Intersect,
-            left: 2,
-            right: 3
+            operands: vec![2, 3],
         }
     );
     assert_eq!(
         kinds[4],
         StepKind::Set {
             op: ensemble::syntax::SetOp::Difference,
-            left: 1,
-            right: 4
+            operands: vec![1, 4],
         }
     );
     assert_eq!(run.notes.len(), 1, "mixing − and ∩ earns a note");

@@ -112,8 +112,9 @@ class Step:
     def kind(self) -> str:
         """``"all"``, ``"criterion"`` or ``"set"``."""
     @property
-    def operation(self) -> Optional[tuple[str, int, int]]:
-        """For a set operation: ``(symbol, left id, right id)``."""
+    def operation(self) -> Optional[tuple[str, list[int]]]:
+        """For a set operation: ``(symbol, operand ids)``, every operand of a union,
+        intersection or symmetric difference listed."""
     @property
     def expression(self) -> str: ...
     @property
@@ -159,7 +160,8 @@ class Evaluation:
     def step(self, which: Union[int, str]) -> Step:
         """A step by id (``3``) or by a name that denotes it (``"vip"``)."""
     def steps_table(self) -> Table:
-        """One row per step: id, label, expression, kind, members, seconds, reused, plan."""
+        """One row per step: id, step, label, kind, operator, operands, expression, members,
+        elapsed_ms, reused, plan (the steps table the server's ``steps`` shows too)."""
     @property
     def tree(self) -> str:
         """The step tree with counts."""

@@ -59,53 +59,6 @@ impl Evaluation {
             index,
         }
     }
-
-    /// One row per step: id, label, expression, kind, members, seconds, reused, plan.
-    fn steps_batch(&self) -> PyResult<RecordBatch> {
-        let steps = &self.inner.steps;
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("id", DataType::UInt64, false),
-            Field::new("label", DataType::Utf8, false),
-            Field::new("expression", DataType::Utf8, false),
-            Field::new("kind", DataType::Utf8, false),
-            Field::new("members", DataType::UInt64, false),
-            Field::new("seconds", DataType::Float64, false),
-            Field::new("reused", DataType::Boolean, false),
-            Field::new("plan", DataType::Utf8, false),
-        ]));
-        let columns: Vec<arrow::array::ArrayRef> = vec![
-            Arc::new(UInt64Array::from_iter_values(
-                steps.iter().map(|s| s.id as u64),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                steps.iter().map(|s| s.label()),
-            )),
-            Arc::new(StringArray::from_iter_values(steps.iter().map(|s| &s.text))),
-            Arc::new(StringArray::from_iter_values(
-                steps.iter().map(|s| kind(&s.kind)),
-            )),
-            Arc::new(UInt64Array::from_iter_values(
-                steps.iter().map(|s| s.count as u64),
-            )),
-            Arc::new(Float64Array::from_iter_values(
-                steps.iter().map(|s| s.elapsed.as_secs_f64()),
-            )),
-            Arc::new(BooleanArray::from_iter(
-                steps.iter().map(|s| Some(s.reused)),
-            )),
-            Arc::new(StringArray::from_iter_values(steps.iter().map(|s| &s.plan))),
-        ];
-        RecordBatch::try_new(schema, columns)
-            .map_err(|e| InternalError::new_err(format!("the steps table: {e}")))
-    }
-}
-
-fn kind(kind: &StepKind) -> &'static str {
-    match kind {
-        StepKind::All => "all",
-        StepKind::Criterion => "criterion",
-        StepKind::Set { .. } => "set",
-    }
 }
 
 #[pymethods]
@@ -182,10 +135,11 @@ impl Evaluation {
             })
     }
 
-    /// One row per step (id, label, expression, kind, members, seconds, reused, plan), as an
-    /// Arrow table.
+    /// One row per step, as an Arrow table: the engine's one steps table (id, step, label,
+    /// kind, operator, operands, expression, members, elapsed_ms, reused, plan).
     fn steps_table(&self) -> PyResult<Table> {
-        let batch = self.steps_batch()?;
+        let batch = ensemble::steps_batch(&self.inner.steps)
+            .map_err(|e| InternalError::new_err(format!("the steps table: {e}")))?;
         Ok(Table::new(Batches::new(batch.schema(), vec![batch])))
     }
 
@@ -312,14 +266,15 @@ impl Step {
     /// `"all"`, `"criterion"` or `"set"`.
     #[getter]
     fn kind(&self) -> &'static str {
-        kind(&self.step().kind)
+        self.step().kind.name()
     }
 
-    /// For a set operation: `(symbol, left id, right id)`, for example `("∩", 2, 3)`.
+    /// For a set operation: `(symbol, operand ids)`, for example `("∩", [2, 3])`; a union,
+    /// intersection or symmetric difference lists all its operands.
     #[getter]
-    fn operation(&self) -> Option<(String, usize, usize)> {
+    fn operation(&self) -> Option<(String, Vec<usize>)> {
         match &self.step().kind {
-            StepKind::Set { op, left, right } => Some((op.symbol().to_string(), *left, *right)),
+            StepKind::Set { op, operands } => Some((op.symbol().to_string(), operands.clone())),
             _ => None,
         }
     }

@@ -71,7 +71,7 @@ def test_every_step_is_inspectable(session):
         assert step.elapsed >= 0
     intersection = evaluation.step(4)
     assert intersection.kind == "set"
-    assert intersection.operation == ("∩", 2, 3)
+    assert intersection.operation == ("∩", [2, 3])
     assert keys(intersection) == keys(evaluation.step("acheteurs_recents")) & keys(
         evaluation.step("vip"))
     assert keys(evaluation.step(5)) == keys(evaluation.step("clients")) - keys(intersection)
@@ -80,12 +80,24 @@ def test_every_step_is_inspectable(session):
     assert "Aggregate" in vip.plan or "Projection" in vip.plan
     table = pa.table(evaluation.steps_table())
     assert table.column_names == [
-        "id", "label", "expression", "kind", "members", "seconds", "reused", "plan"]
+        "id", "step", "label", "kind", "operator", "operands", "expression", "members",
+        "elapsed_ms", "reused", "plan"]
     assert table.column("members").to_pylist() == [s.count for s in steps]
+    assert table.column("operands").to_pylist() == [None, None, None, [2, 3], [1, 4]]
     with pytest.raises(IndexError):
         evaluation.step(6)
     with pytest.raises(KeyError):
         evaluation.step("nope")
+
+
+def test_a_union_of_many_segments_is_one_step(session):
+    names = [f"u{i}" for i in range(60)]
+    for i, name in enumerate(names):
+        session.define(f"segment {name} = [customer_id = {i + 1}];")
+    evaluation = session.evaluate(" ∪ ".join(names))
+    root = evaluation.root
+    assert root.operation == ("∪", list(range(1, 61)))
+    assert root.count == session.evaluate("[customer_id between 1 and 60]").count > 0
 
 
 def test_steps_are_reused_and_stay_this_evaluations(session):

@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
@@ -34,14 +33,13 @@ pub enum StepOp {
     All,
     /// The members for whom a criterion holds.
     Criterion(Leaf),
-    /// A set operation on two earlier steps (indices into [`StepGraph::steps`]).
+    /// A set operation on earlier steps (indices into [`StepGraph::steps`]): two for a
+    /// difference, two or more for `∪`, `∩` and `Δ`, computed in one pass over all of them.
     Set {
         /// The operation.
         op: SetOp,
-        /// Left input.
-        left: usize,
-        /// Right input.
-        right: usize,
+        /// The inputs, in the order written.
+        operands: Vec<usize>,
     },
 }
 
@@ -51,7 +49,8 @@ pub struct StepNode {
     /// Canonical text of what the step computes, written from the language's tree with
     /// fields inlined and score fields written as buckets: equal keys, equal members (for
     /// one as-of date and one state of the data). An operand whose key is longer than 96 bytes appears
-    /// as a 128-bit digest of it, so that keys stay short however deep the definitions nest.
+    /// as a 128-bit BLAKE3 digest of it (stable across Rust versions and platforms), so that
+    /// keys stay short however deep the definitions nest.
     pub key: String,
     /// What it computes.
     pub op: StepOp,
@@ -227,13 +226,14 @@ pub(crate) fn key_part(key: &str) -> Cow<'_, str> {
     if key.len() <= MAX_INLINE_KEY {
         return Cow::Borrowed(key);
     }
-    let digest = |salt: u8| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    Cow::Owned(format!("{{{:016x}{:016x}}}", digest(0), digest(1)))
+    // The first 128 bits of the key's BLAKE3 hash: the same on every platform and Rust
+    // version, so that keys can be compared across processes and releases.
+    let digest = blake3::hash(key.as_bytes());
+    let hex: String = digest.as_bytes()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Cow::Owned(format!("{{{hex}}}"))
 }
 
 pub(crate) struct GraphBuilder<'a> {
@@ -279,10 +279,12 @@ impl GraphBuilder<'_> {
             }
             SetExprKind::Segment(name) => self.segment(&name.name, name.span),
             SetExprKind::Tier { partition, tier } => self.tier(partition, tier),
-            SetExprKind::Binary { op, left, right } => {
-                let left = self.node(left)?;
-                let right = self.node(right)?;
-                Ok(self.set_step(*op, left, right, expr.to_string()))
+            SetExprKind::Operation { op, operands } => {
+                let operands = operands
+                    .iter()
+                    .map(|operand| self.node(operand))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(self.set_step(*op, operands, expr.to_string()))
             }
         }
     }
@@ -304,28 +306,25 @@ impl GraphBuilder<'_> {
             if let (Some(position), true, false) = (position, without_else, self.check_only) {
                 let all = self.add("all".into(), StepOp::All, "all".into());
                 let text = format!("all − {}", name.name);
-                let outside = self.set_step(SetOp::Difference, all, index, text);
+                let outside = self.set_step(SetOp::Difference, vec![all, index], text);
                 self.partitions[position].outside = Some(outside);
             }
         }
         Ok(index)
     }
 
-    /// A set operation on two steps, keyed by its operands (commutative ones sorted).
-    pub(crate) fn set_step(&mut self, op: SetOp, left: usize, right: usize, text: String) -> usize {
-        let (a, b) = (
-            key_part(&self.steps[left].key),
-            key_part(&self.steps[right].key),
-        );
-        let key = match op {
-            SetOp::Difference => format!("({a} {} {b})", op.symbol()),
-            // Commutative: `a ∩ b` and `b ∩ a` are one step.
-            _ => {
-                let (a, b) = if a <= b { (a, b) } else { (b, a) };
-                format!("({a} {} {b})", op.symbol())
-            }
-        };
-        self.add(key, StepOp::Set { op, left, right }, text)
+    /// A set operation on steps, keyed by its operands (those of commutative operations
+    /// sorted: `a ∩ b` and `b ∩ a` are one step).
+    pub(crate) fn set_step(&mut self, op: SetOp, operands: Vec<usize>, text: String) -> usize {
+        let mut parts: Vec<Cow<'_, str>> = operands
+            .iter()
+            .map(|&operand| key_part(&self.steps[operand].key))
+            .collect();
+        if op.is_associative() {
+            parts.sort_unstable();
+        }
+        let key = format!("({})", parts.join(&format!(" {} ", op.symbol())));
+        self.add(key, StepOp::Set { op, operands }, text)
     }
 
     fn segment(&mut self, name: &str, span: Span) -> Result<usize, CheckError> {

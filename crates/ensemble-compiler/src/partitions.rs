@@ -36,16 +36,11 @@ impl GraphBuilder<'_> {
             .iter()
             .map(|(_, index)| *index)
             .collect();
-        let mut whole = tiers[0];
-        for (i, tier) in tiers.iter().enumerate().skip(1) {
-            let text = if i + 1 == tiers.len() {
-                name.to_string()
-            } else {
-                format!("{name}: tiers 1 to {}", i + 1)
-            };
-            whole = self.set_step(SetOp::Union, whole, *tier, text);
+        // One union of every tier (a partition has at least one).
+        match tiers.as_slice() {
+            [only] => Ok(*only),
+            _ => Ok(self.set_step(SetOp::Union, tiers, name.to_string())),
         }
-        Ok(whole)
     }
 
     /// Expands a partition once per graph; returns its position in `self.partitions`.
@@ -107,7 +102,7 @@ impl GraphBuilder<'_> {
                 None => own,
                 Some(earlier) => {
                     let text = format!("{} − earlier tiers of {name}", tier.expr);
-                    self.set_step(SetOp::Difference, own, earlier, text)
+                    self.set_step(SetOp::Difference, vec![own, earlier], text)
                 }
             };
             self.name_step(step, format!("{name}.{}", tier.name.name));
@@ -116,14 +111,14 @@ impl GraphBuilder<'_> {
                 None => own,
                 Some(earlier) => {
                     let text = format!("{name}: matched by a tier up to {}", tier.name.name);
-                    self.set_step(SetOp::Union, earlier, own, text)
+                    self.set_step(SetOp::Union, vec![earlier, own], text)
                 }
             });
         }
         if let (Some(rest), Some(matched)) = (&partition.otherwise, earlier) {
             let all = self.add("all".into(), StepOp::All, "all".into());
             let text = format!("all − every tier of {name}");
-            let step = self.set_step(SetOp::Difference, all, matched, text);
+            let step = self.set_step(SetOp::Difference, vec![all, matched], text);
             self.name_step(step, format!("{name}.{}", rest.name));
             tiers.push((rest.name.clone(), step));
         }

@@ -17,6 +17,7 @@ pub mod options;
 mod pages;
 pub mod report;
 pub mod session;
+pub mod step_table;
 pub mod steps;
 
 pub use catalog::{Catalog, CatalogFile};
@@ -27,4 +28,5 @@ pub use session::{
     Audience, AudienceSpec, DefinitionKind, Evaluation, Explanation, FeaturesPass, Interrupter,
     Listed, Outcome, Overlaps, PartitionCounts, ProgressHook, ScriptCheck, ScriptRun, Session, Why,
 };
-pub use steps::{group_thousands, render_tree, render_tree_with, Step, StepKind};
+pub use step_table::{steps_batch, steps_schema};
+pub use steps::{group_thousands, render_tree, render_tree_with, set_label, Step, StepKind};

@@ -22,7 +22,7 @@ use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{ident, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use ensemble_syntax::SetOp;
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use crate::catalog::Catalog;
 use crate::error::EngineError;
@@ -224,21 +224,40 @@ impl MemberIndex {
     }
 }
 
-/// A set operation on two steps' members.
-pub fn combine(op: SetOp, left: &RoaringBitmap, right: &RoaringBitmap) -> RoaringBitmap {
+/// A set operation on steps' members, in one pass over all of them: `∪`, `∩` and `Δ` over
+/// any number of operands (roaring's multi-operand operations, container by container), `−`
+/// the first operand less all the others.
+pub fn combine(op: SetOp, operands: &[&RoaringBitmap]) -> RoaringBitmap {
+    let Some((first, rest)) = operands.split_first() else {
+        return RoaringBitmap::new();
+    };
     match op {
-        SetOp::Union => left | right,
-        SetOp::Intersect => left & right,
-        SetOp::Difference => left - right,
-        SetOp::SymmetricDifference => left ^ right,
+        SetOp::Union => operands.iter().copied().union(),
+        SetOp::Intersect => operands.iter().copied().intersection(),
+        SetOp::SymmetricDifference => operands.iter().copied().symmetric_difference(),
+        SetOp::Difference => rest.iter().fold((*first).clone(), |acc, b| acc - *b),
     }
 }
 
-/// How a set step is computed, as its plan shows it.
-pub fn describe(op: SetOp, left: &str, right: &str) -> String {
+/// Most operands a set step's plan names one by one; a longer list is shortened.
+const NAMED_OPERANDS: usize = 8;
+
+/// How a set step is computed, as its plan shows it: `MemberBitmap: step_1 ∪ step_2 (union
+/// of the members' numbers; …)`, a long list of operands shortened to its first and last.
+pub fn describe(op: SetOp, operands: &[String]) -> String {
+    let separator = format!(" {} ", op.symbol());
+    let list = if operands.len() <= NAMED_OPERANDS {
+        operands.join(&separator)
+    } else {
+        format!(
+            "{}{separator}…{separator}{} ({} operands)",
+            operands[..NAMED_OPERANDS - 1].join(&separator),
+            operands[operands.len() - 1],
+            operands.len()
+        )
+    };
     format!(
-        "MemberBitmap: {left} {} {right} ({} of the members' numbers; keys rebuilt in key order)",
-        op.symbol(),
+        "MemberBitmap: {list} ({} of the members' numbers; keys rebuilt in key order)",
         op.name()
     )
 }
@@ -444,10 +463,37 @@ mod tests {
     fn set_operations_follow_the_language() {
         let a: RoaringBitmap = [1, 2, 3].into_iter().collect();
         let b: RoaringBitmap = [2, 3, 4].into_iter().collect();
-        let members = |op| combine(op, &a, &b).iter().collect::<Vec<_>>();
+        let members = |op| combine(op, &[&a, &b]).iter().collect::<Vec<_>>();
         assert_eq!(members(SetOp::Union), vec![1, 2, 3, 4]);
         assert_eq!(members(SetOp::Intersect), vec![2, 3]);
         assert_eq!(members(SetOp::Difference), vec![1]);
         assert_eq!(members(SetOp::SymmetricDifference), vec![1, 4]);
+    }
+
+    #[test]
+    fn operations_over_many_operands_fold_left() {
+        let a: RoaringBitmap = [1, 2, 3, 5].into_iter().collect();
+        let b: RoaringBitmap = [2, 3, 4].into_iter().collect();
+        let c: RoaringBitmap = [3, 5, 6].into_iter().collect();
+        let members = |op| combine(op, &[&a, &b, &c]).iter().collect::<Vec<_>>();
+        assert_eq!(members(SetOp::Union), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(members(SetOp::Intersect), vec![3]);
+        // (a − b) − c and ((a Δ b) Δ c): a member in an odd number of operands.
+        assert_eq!(members(SetOp::Difference), vec![1]);
+        assert_eq!(members(SetOp::SymmetricDifference), vec![1, 3, 4, 6]);
+        assert!(combine(SetOp::Union, &[]).is_empty());
+    }
+
+    #[test]
+    fn long_operand_lists_are_shortened_in_plans() {
+        let names: Vec<String> = (1..=20).map(|i| format!("step_{i}")).collect();
+        let plan = describe(SetOp::Union, &names);
+        assert!(plan.starts_with("MemberBitmap: step_1 ∪ step_2"), "{plan}");
+        assert!(plan.contains("∪ … ∪ step_20 (20 operands)"), "{plan}");
+        assert_eq!(
+            describe(SetOp::Difference, &names[..2]),
+            "MemberBitmap: step_1 − step_2 (difference of the members' numbers; keys rebuilt \
+             in key order)"
+        );
     }
 }

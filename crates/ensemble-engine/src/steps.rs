@@ -12,15 +12,45 @@ pub enum StepKind {
     All,
     /// A criterion leaf.
     Criterion,
-    /// A set operation on two earlier steps (their 1-based ids).
+    /// A set operation on earlier steps (their 1-based ids, in the order written): two for a
+    /// difference, two or more for `∪`, `∩` and `Δ`.
     Set {
         /// The operation.
         op: SetOp,
-        /// Left input's id.
-        left: usize,
-        /// Right input's id.
-        right: usize,
+        /// The inputs' ids.
+        operands: Vec<usize>,
     },
+}
+
+impl StepKind {
+    /// The kind's one name, as every steps table shows it: `all`, `criterion` or `set`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::All => "all",
+            StepKind::Criterion => "criterion",
+            StepKind::Set { .. } => "set",
+        }
+    }
+}
+
+/// Most operands a set step's label names one by one.
+const LABELLED_OPERANDS: usize = 4;
+
+/// The label of a set operation on the steps `ids`: `#2 ∩ #3`, or for a long list its first
+/// and last operands and their number (`#1 ∪ #2 ∪ … ∪ #200 (200 sets)`).
+pub fn set_label(op: SetOp, ids: &[usize]) -> String {
+    let separator = format!(" {} ", op.symbol());
+    let id = |i: &usize| format!("#{i}");
+    if ids.len() <= LABELLED_OPERANDS {
+        return ids.iter().map(id).collect::<Vec<_>>().join(&separator);
+    }
+    format!(
+        "{}{separator}{}{separator}…{separator}{} ({} sets)",
+        id(&ids[0]),
+        id(&ids[1]),
+        id(&ids[ids.len() - 1]),
+        group_thousands(ids.len())
+    )
 }
 
 /// One materialised step.
@@ -55,7 +85,7 @@ impl Step {
         match &self.kind {
             StepKind::All => "all".into(),
             StepKind::Criterion => String::new(),
-            StepKind::Set { op, left, right } => format!("#{left} {} #{right}", op.symbol()),
+            StepKind::Set { op, operands } => set_label(*op, operands),
         }
     }
 }
@@ -123,7 +153,7 @@ fn collect_rows(
     shown[index] = true;
     let show_text = is_root || !step.names.is_empty() || !matches!(step.kind, StepKind::Set { .. });
     let mut text = if show_text {
-        step.text.clone()
+        shortened(&step.text)
     } else {
         String::new()
     };
@@ -135,8 +165,8 @@ fn collect_rows(
     if already {
         return;
     }
-    if let StepKind::Set { left, right, .. } = step.kind {
-        let children = [left, right];
+    if let StepKind::Set { operands, .. } = &step.kind {
+        let children = operands;
         for (i, id) in children.iter().enumerate() {
             let last = i == children.len() - 1;
             let (branch, next) = if last {
@@ -159,6 +189,17 @@ fn collect_rows(
                 );
             }
         }
+    }
+}
+
+/// Longest expression the tree prints in full (a union of 200 segments is longer).
+const TREE_TEXT: usize = 120;
+
+/// `text`, cut to [`TREE_TEXT`] characters with an ellipsis when longer.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(TREE_TEXT - 1) {
+        Some((cut, _)) if text[cut..].chars().nth(1).is_some() => format!("{}…", &text[..cut]),
+        _ => text.to_string(),
     }
 }
 
@@ -226,8 +267,7 @@ mod tests {
                 &[],
                 StepKind::Set {
                     op: SetOp::Intersect,
-                    left: 2,
-                    right: 3,
+                    operands: vec![2, 3],
                 },
                 "acheteurs_recents ∩ vip",
                 85_809,
@@ -237,14 +277,38 @@ mod tests {
                 &[],
                 StepKind::Set {
                     op: SetOp::Difference,
-                    left: 1,
-                    right: 4,
+                    operands: vec![1, 4],
                 },
                 "clients − (acheteurs_recents ∩ vip)",
                 412_311,
             ),
         ];
         insta::assert_snapshot!(render_tree(&steps, 4));
+    }
+
+    #[test]
+    fn a_union_of_many_shows_as_one_step_with_its_operands() {
+        let mut steps: Vec<Step> = (1..=6)
+            .map(|id| step(id, &[&format!("u{id}")], StepKind::Criterion, "[…]", id))
+            .collect();
+        steps.push(step(
+            7,
+            &[],
+            StepKind::Set {
+                op: SetOp::Union,
+                operands: (1..=6).collect(),
+            },
+            "u1 ∪ u2 ∪ u3 ∪ u4 ∪ u5 ∪ u6",
+            21,
+        ));
+        assert_eq!(steps[6].label(), "#1 ∪ #2 ∪ … ∪ #6 (6 sets)");
+        insta::assert_snapshot!(render_tree(&steps, 6));
+        assert_eq!(set_label(SetOp::Intersect, &[2, 3]), "#2 ∩ #3");
+        let long = "u ∪ ".repeat(100);
+        assert_eq!(shortened(&long).chars().count(), TREE_TEXT);
+        assert!(shortened(&long).ends_with('…'));
+        let fits = "x".repeat(TREE_TEXT);
+        assert_eq!(shortened(&fits), fits);
     }
 
     #[test]

@@ -5,15 +5,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{MemTable, Session as DfSession, TableProvider};
 use datafusion::common::{Column, DataFusionError, Result};
 use datafusion::datasource::{provider_as_source, TableType, ViewTable};
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlanBuilder};
 use datafusion::physical_plan::ExecutionPlan;
-use ensemble::{Evaluation, Step};
+use ensemble::Evaluation;
 
 use crate::state::Shared;
 
@@ -101,8 +99,8 @@ impl TableProvider for AudienceGuard {
     }
 }
 
-/// The last evaluation's steps, read when queried: id, table, label, kind, expression,
-/// members, time, whether reused, plan.
+/// The last evaluation's steps, read when queried: the engine's one steps table
+/// ([`ensemble::steps_schema`]).
 #[derive(Debug)]
 pub(crate) struct StepsTable {
     shared: Arc<Shared>,
@@ -112,60 +110,12 @@ impl StepsTable {
     pub(crate) fn new(shared: Arc<Shared>) -> StepsTable {
         StepsTable { shared }
     }
-
-    fn table_schema() -> SchemaRef {
-        Arc::new(Schema::new(vec![
-            Field::new("id", DataType::Int64, false),
-            Field::new("step", DataType::Utf8, false),
-            Field::new("label", DataType::Utf8, false),
-            Field::new("kind", DataType::Utf8, false),
-            Field::new("expression", DataType::Utf8, false),
-            Field::new("members", DataType::Int64, false),
-            Field::new("elapsed_ms", DataType::Float64, false),
-            Field::new("reused", DataType::Boolean, false),
-            Field::new("plan", DataType::Utf8, false),
-        ]))
-    }
-}
-
-/// The steps as one record batch of [`StepsTable`]'s schema.
-pub(crate) fn steps_batch(steps: &[Step]) -> Result<RecordBatch> {
-    let text = |f: &dyn Fn(&Step) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(steps.iter().map(f)))
-    };
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(
-            steps.iter().map(|s| s.id as i64),
-        )),
-        text(&|s| s.table.clone()),
-        text(&|s| s.label()),
-        text(&|s| {
-            match s.kind {
-                ensemble::StepKind::All => "all",
-                ensemble::StepKind::Criterion => "criterion",
-                ensemble::StepKind::Set { .. } => "set",
-            }
-            .to_string()
-        }),
-        text(&|s| s.text.clone()),
-        Arc::new(Int64Array::from_iter_values(
-            steps.iter().map(|s| s.count as i64),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            steps.iter().map(|s| s.elapsed.as_secs_f64() * 1000.0),
-        )),
-        Arc::new(BooleanArray::from_iter(
-            steps.iter().map(|s| Some(s.reused)),
-        )),
-        text(&|s| s.plan.clone()),
-    ];
-    Ok(RecordBatch::try_new(StepsTable::table_schema(), columns)?)
 }
 
 #[async_trait]
 impl TableProvider for StepsTable {
     fn schema(&self) -> SchemaRef {
-        StepsTable::table_schema()
+        ensemble::steps_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -186,7 +136,7 @@ impl TableProvider for StepsTable {
                 .map(|e| e.steps.clone())
                 .unwrap_or_default()
         };
-        let table = MemTable::try_new(self.schema(), vec![vec![steps_batch(&steps)?]])?;
+        let table = MemTable::try_new(self.schema(), vec![vec![ensemble::steps_batch(&steps)?]])?;
         table.scan(state, projection, filters, limit).await
     }
 }

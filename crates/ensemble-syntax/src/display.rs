@@ -1,5 +1,6 @@
-//! Canonical text of a syntax tree. Every nested operation is parenthesised, so the text says
-//! exactly how the input was read and re-parses to the same tree.
+//! Canonical text of a syntax tree. Every nested operation is parenthesised and a chain of
+//! one set operator prints flat (`a ∪ b ∪ c`), so the text says exactly how the input was
+//! read and re-parses to the same tree.
 
 use std::fmt::{self, Display, Formatter, Write as _};
 
@@ -115,17 +116,21 @@ impl Display for SetExpr {
             SetExprKind::Segment(name) => write!(f, "{name}"),
             SetExprKind::Tier { partition, tier } => write!(f, "{partition}.{tier}"),
             SetExprKind::Criterion(expr) => write!(f, "[{expr}]"),
-            SetExprKind::Binary { op, left, right } => {
-                write_set_operand(f, left)?;
-                write!(f, " {} ", op.symbol())?;
-                write_set_operand(f, right)
+            SetExprKind::Operation { op, operands } => {
+                for (i, operand) in operands.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " {} ", op.symbol())?;
+                    }
+                    write_set_operand(f, operand)?;
+                }
+                Ok(())
             }
         }
     }
 }
 
 fn write_set_operand(f: &mut Formatter<'_>, expr: &SetExpr) -> fmt::Result {
-    if matches!(expr.kind, SetExprKind::Binary { .. }) {
+    if matches!(expr.kind, SetExprKind::Operation { .. }) {
         write!(f, "({expr})")
     } else {
         write!(f, "{expr}")

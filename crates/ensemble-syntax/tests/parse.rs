@@ -317,9 +317,16 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         parse_script(&negs),
         Err(ParseError::TooDeep { .. })
     ));
-    let chain = vec!["a"; 10_000].join(" ∩ ");
+    // A chain of differences nests (`(a − b) − c`): its depth is its length.
+    let chain = vec!["a"; 10_000].join(" - ");
     assert!(matches!(
         parse_script(&chain),
+        Err(ParseError::TooDeep { .. })
+    ));
+    // So does a chain of unions that alternate with parenthesised groups.
+    let nested = format!("{}a{}", "(a ∪ ".repeat(200), ")".repeat(200));
+    assert!(matches!(
+        parse_script(&nested),
         Err(ParseError::TooDeep { .. })
     ));
     let sum = format!("[{} > 1]", vec!["x"; 10_000].join(" + "));
@@ -386,4 +393,44 @@ fn partitions_and_scores_print_canonically_and_read_back() {
     };
     assert_eq!(tiers.len(), 2);
     assert_eq!(otherwise.as_ref().map(|o| o.name.as_str()), Some("autres"));
+}
+
+/// A union, intersection or symmetric difference of any number of operands is one flat node:
+/// it parses (2 000 operands), prints flat and reads back as the same tree.
+#[test]
+fn chains_of_one_set_operator_are_one_flat_node() {
+    for symbol in ["∪", "∩", "Δ", "|", "&", "^"] {
+        let names: Vec<String> = (0..2_000).map(|i| format!("s{i}")).collect();
+        let source = names.join(&format!(" {symbol} "));
+        let parsed = parse_script(&source).unwrap_or_else(|e| panic!("{symbol}: {e}"));
+        let StatementKind::Evaluate(expr) = &parsed.script.statements[0].kind else {
+            panic!("an expression");
+        };
+        let SetExprKind::Operation { operands, .. } = &expr.kind else {
+            panic!("an operation");
+        };
+        assert_eq!(operands.len(), 2_000, "{symbol}");
+        let text = parsed.script.to_string();
+        assert!(!text.contains('('), "printed flat");
+        assert_eq!(parse_script(&text).unwrap().script, parsed.script);
+    }
+    insta::assert_snapshot!(
+        canonical("a ∪ b ∪ c; a ∪ (b ∪ c); (a ∪ b) ∪ c; a - b - c; a ∪ b ∩ c ∩ d ∪ e; a Δ b Δ c ∪ d"),
+        @r"
+    a ∪ b ∪ c;
+    a ∪ (b ∪ c);
+    (a ∪ b) ∪ c;
+    (a − b) − c;
+    a ∪ (b ∩ c ∩ d) ∪ e;
+    (a Δ b Δ c) ∪ d;
+    "
+    );
+    for source in [
+        "a ∪ (b ∪ c)",
+        "(a ∪ b) ∪ c",
+        "a ∪ b ∩ c ∩ d ∪ e",
+        "a Δ b Δ c ∪ d",
+    ] {
+        round_trip(source);
+    }
 }

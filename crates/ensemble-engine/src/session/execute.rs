@@ -39,14 +39,11 @@ impl Session {
                 Some(cached) => (cached.clone(), true),
                 None => {
                     let step = match &node.op {
-                        StepOp::Set { op, left, right } => {
-                            let members =
-                                crate::members::combine(*op, &bitmaps[*left], &bitmaps[*right]);
-                            let plan = crate::members::describe(
-                                *op,
-                                &format!("step_{}", left + 1),
-                                &format!("step_{}", right + 1),
-                            );
+                        StepOp::Set { op, operands } => {
+                            let inputs: Vec<&RoaringBitmap> =
+                                operands.iter().map(|&i| bitmaps[i].as_ref()).collect();
+                            let members = crate::members::combine(*op, &inputs);
+                            let plan = crate::members::describe(*op, &step_tables(operands));
                             self.keep_members(&index, members, plan, node)
                         }
                         _ => {
@@ -417,10 +414,9 @@ fn step_of(
         kind: match &node.op {
             StepOp::All => StepKind::All,
             StepOp::Criterion(_) => StepKind::Criterion,
-            StepOp::Set { op, left, right } => StepKind::Set {
+            StepOp::Set { op, operands } => StepKind::Set {
                 op: *op,
-                left: left + 1,
-                right: right + 1,
+                operands: operands.iter().map(|i| i + 1).collect(),
             },
         },
         text: node.text.clone(),
@@ -447,4 +443,9 @@ fn partition_counts(graph: &StepGraph, steps: &[Step]) -> Vec<PartitionCounts> {
             evaluated: p.evaluated,
         })
         .collect()
+}
+
+/// The tables of the steps at `indices` (0-based): `step_1`, `step_2`, ….
+pub(super) fn step_tables(indices: &[usize]) -> Vec<String> {
+    indices.iter().map(|i| format!("step_{}", i + 1)).collect()
 }

@@ -69,11 +69,9 @@ impl Session {
                 )?
                 .display_indent()
                 .to_string(),
-                StepOp::Set { op, left, right } => crate::members::describe(
-                    *op,
-                    &format!("step_{}", left + 1),
-                    &format!("step_{}", right + 1),
-                ),
+                StepOp::Set { op, operands } => {
+                    crate::members::describe(*op, &super::execute::step_tables(operands))
+                }
             };
             steps.push((
                 index + 1,

@@ -369,7 +369,10 @@ fn step_label(graph: &StepGraph, index: usize) -> String {
     match &node.op {
         StepOp::All => "all".into(),
         StepOp::Criterion(_) => String::new(),
-        StepOp::Set { op, left, right } => format!("#{} {} #{}", left + 1, op.symbol(), right + 1),
+        StepOp::Set { op, operands } => {
+            let ids: Vec<usize> = operands.iter().map(|i| i + 1).collect();
+            crate::steps::set_label(*op, &ids)
+        }
     }
 }
 

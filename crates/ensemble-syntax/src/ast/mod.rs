@@ -77,14 +77,17 @@ pub enum SetExprKind {
     },
     /// `[criterion]`: the members for whom the criterion is true.
     Criterion(Box<Expr>),
-    /// `left op right`.
-    Binary {
+    /// `a op b op …`: a set operator over its operands, left to right.
+    ///
+    /// A chain of one associative operator written without parentheses (`a ∪ b ∪ c`, also
+    /// `∩` and `Δ`) is one node with every operand, however many; a difference always has
+    /// two operands (`a − b − c` is `(a − b) − c`), and so has a chain broken by
+    /// parentheses (`(a ∪ b) ∪ c` keeps its grouping).
+    Operation {
         /// The set operator.
         op: SetOp,
-        /// Left operand.
-        left: Box<SetExpr>,
-        /// Right operand.
-        right: Box<SetExpr>,
+        /// The operands, at least two (exactly two for a difference).
+        operands: Vec<SetExpr>,
     },
 }
 
@@ -102,6 +105,12 @@ pub enum SetOp {
 }
 
 impl SetOp {
+    /// Whether a chain of this operator is one n-ary operation (`∪`, `∩`, `Δ`: associative
+    /// and commutative), rather than nested pairs (`−`).
+    pub fn is_associative(self) -> bool {
+        !matches!(self, SetOp::Difference)
+    }
+
     /// The canonical symbol, as `explain` and step trees print it.
     pub fn symbol(self) -> &'static str {
         match self {

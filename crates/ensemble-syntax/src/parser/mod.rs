@@ -132,6 +132,42 @@ struct SetNode {
     grouped: bool,
 }
 
+/// `left op right`: a chain of one associative operator written without parentheses grows
+/// the left operation by one operand (one n-ary node, depth unchanged); anything else nests.
+fn combine(op: SetOp, left: SetNode, right: SetNode, op_span: Span) -> Result<SetNode, ParseError> {
+    let span = left.expr.span.to(right.expr.span);
+    let extends = !left.grouped
+        && op.is_associative()
+        && matches!(&left.expr.kind, SetExprKind::Operation { op: inner, .. } if *inner == op);
+    let (operands, depth) = match left.expr.kind {
+        SetExprKind::Operation { mut operands, .. } if extends => {
+            operands.push(right.expr);
+            (operands, left.depth.max(right.depth + 1))
+        }
+        kind => {
+            let left_expr = SetExpr {
+                kind,
+                span: left.expr.span,
+            };
+            (vec![left_expr, right.expr], left.depth.max(right.depth) + 1)
+        }
+    };
+    if depth > MAX_TREE_DEPTH {
+        return Err(ParseError::TooDeep {
+            limit: MAX_TREE_DEPTH,
+            span: op_span,
+        });
+    }
+    Ok(SetNode {
+        expr: SetExpr {
+            kind: SetExprKind::Operation { op, operands },
+            span,
+        },
+        depth,
+        grouped: false,
+    })
+}
+
 /// A value expression being built, with its depth.
 struct ExprNode {
     expr: Expr,
@@ -180,32 +216,13 @@ impl Reader {
                     other => unreachable!("not a set operator: {other:?}"),
                 };
                 for side in [&left, &right] {
-                    if let SetExprKind::Binary { op: inner, .. } = side.expr.kind {
+                    if let SetExprKind::Operation { op: inner, .. } = side.expr.kind {
                         if !side.grouped && inner.precedence() != op.precedence() {
                             mixed.set(true);
                         }
                     }
                 }
-                let depth = left.depth.max(right.depth) + 1;
-                if depth > MAX_TREE_DEPTH {
-                    return Err(ParseError::TooDeep {
-                        limit: MAX_TREE_DEPTH,
-                        span: op_span,
-                    });
-                }
-                let span = left.expr.span.to(right.expr.span);
-                Ok(SetNode {
-                    expr: SetExpr {
-                        kind: SetExprKind::Binary {
-                            op,
-                            left: Box::new(left.expr),
-                            right: Box::new(right.expr),
-                        },
-                        span,
-                    },
-                    depth,
-                    grouped: false,
-                })
+                combine(op, left, right, op_span)
             })
             .parse(significant(pair.into_inner()));
         parsed
