@@ -102,6 +102,22 @@ async fn documented_figures_match(
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let read = |path: &str| std::fs::read_to_string(root.join(path)).expect("the doc exists");
 
+    // README.md: the first step tree, the last expression of examples/loyalty.seg run in a
+    // fresh session, as `ensemble run -c data/demo/ensemble.toml examples/loyalty.seg` shows it.
+    let readme = read("README.md");
+    let mut fresh = Session::open(catalog).await.expect("opens");
+    let run = fresh
+        .run_script(include_str!("../examples/loyalty.seg"), "loyalty.seg")
+        .await
+        .expect("the example script runs");
+    let tree = run.last_evaluation().expect("an evaluation").tree();
+    for line in tree.lines() {
+        assert!(
+            readme.contains(line),
+            "README.md lacks the line\n{line}\nof the tree\n{tree}"
+        );
+    }
+
     // docs/datamart.md: the table of segment sizes.
     let datamart = read("docs/datamart.md");
     let mut rows = 0;
