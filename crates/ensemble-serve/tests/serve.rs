@@ -269,9 +269,12 @@ async fn reports_steps_and_catalog_queries_answer() {
     let revenue = "SELECT revenue_12m FROM kpi('statut') WHERE \"set\" = 'all'";
     let over_pg = psql_async(&fx.server, revenue).await.unwrap();
     assert_eq!(over_pg.trim(), sum);
-    let over_flight = flight_query(&mut flight_client(&fx.server).await, revenue)
+    let mut client = flight_client(&fx.server).await;
+    client
+        .handshake("ensemble", PASSWORD)
         .await
-        .unwrap();
+        .expect("handshake");
+    let over_flight = flight_query(&mut client, revenue).await.unwrap();
     assert_eq!(
         display::array_value_to_string(over_flight[0].column(0), 0).unwrap(),
         sum
