@@ -191,12 +191,12 @@ async fn kpis_per_tier_match_sql_and_revenue_shares_sum_to_100() {
         let revenue = sql_number(&session, &sql("COALESCE(SUM(ca), 0)")).await;
         let purchases = sql_number(&session, &sql("COALESCE(SUM(n), 0)")).await;
         assert_eq!(row.members as f64, members, "{tier}");
-        close(row.revenue.unwrap(), revenue, tier);
+        close(row.revenue.unwrap().to_f64(), revenue, tier);
         close(row.share.unwrap(), 100.0 * members / universe, tier);
         close(row.revenue_share.unwrap(), 100.0 * revenue / total, tier);
         close(row.purchases_per_member.unwrap(), purchases / members, tier);
         match row.average_basket {
-            Some(basket) => close(basket, revenue / purchases, tier),
+            Some(basket) => close(basket.to_f64(), revenue / purchases, tier),
             None => assert_eq!(purchases, 0.0),
         }
         let visits = format!(
@@ -204,7 +204,11 @@ async fn kpis_per_tier_match_sql_and_revenue_shares_sum_to_100() {
              SELECT CAST(COUNT(*) AS DOUBLE) FROM visits v JOIN u ON v.customer_id = u.customer_id \
              WHERE CAST(v.visited_at AS DATE) > DATE '2025-06-30' AND CAST(v.visited_at AS DATE) <= DATE '2026-06-30'"
         );
-        close(row.extra[0].0, sql_number(&session, &visits).await, tier);
+        close(
+            row.extra[0].0.to_f64(),
+            sql_number(&session, &visits).await,
+            tier,
+        );
         let days = sql_days(
             &session,
             &format!("{base} SELECT last_date FROM m WHERE {condition} AND last_date IS NOT NULL"),
@@ -352,7 +356,7 @@ async fn trend_sizes_equal_separate_evaluations_at_each_date() {
             base(at)
         );
         close(
-            revenue[d][0],
+            revenue[d][0].to_f64(),
             sql_number(&session, &sql).await,
             "vip's revenue",
         );

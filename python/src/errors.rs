@@ -119,6 +119,7 @@ pub(crate) fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
         | EngineError::Plan(_)
         | EngineError::Execution { .. }
         | EngineError::Snapshot { .. }
+        | EngineError::Overflow { .. }
         | EngineError::Write(_) => DataError::new_err(error.to_string()),
     };
     // Errors without a source position answer `line` and `column` too, with None.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use ensemble_engine::report::{
-    Combination, KpiReport, KpiRow, OverlapReport, Report, ReportBody, TransitionReport,
+    Amount, Combination, KpiReport, KpiRow, OverlapReport, Report, ReportBody, TransitionReport,
     TrendReport,
 };
 
@@ -45,7 +45,10 @@ fn kpi() -> KpiReport {
         set: set.into(),
         members: 10,
         share: Some(share),
-        revenue: Some(1.0),
+        revenue: Some(Amount::Exact {
+            units: 100,
+            scale: 2,
+        }),
         revenue_share: Some(100.0 - share),
         average_basket: None,
         purchases_per_member: None,

@@ -71,6 +71,12 @@ pub enum EngineError {
     /// A file could not be written (atomically: nothing was left half written).
     #[error(transparent)]
     Write(#[from] ensemble_fs::FsError),
+    /// A sum or an average of a report's measure does not fit a 38-digit decimal.
+    #[error("{message}")]
+    Overflow {
+        /// Which sum or average, of which set.
+        message: String,
+    },
     /// The statement was interrupted ([`crate::Interrupter`]); nothing changed.
     #[error("cancelled")]
     Cancelled,

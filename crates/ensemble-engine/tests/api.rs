@@ -62,15 +62,19 @@ async fn every_step_holds_what_its_operation_makes() {
     for step in &evaluation.steps {
         let own = &members[step.id - 1];
         assert_eq!(own.len(), step.count, "#{} {}", step.id, step.text);
-        if let StepKind::Set { op, left, right } = &step.kind {
-            let (a, b) = (&members[left - 1], &members[right - 1]);
-            let expected: BTreeSet<i64> = match op.symbol() {
-                "∪" => a.union(b).copied().collect(),
-                "∩" => a.intersection(b).copied().collect(),
-                "−" => a.difference(b).copied().collect(),
-                "Δ" => a.symmetric_difference(b).copied().collect(),
-                other => panic!("an operation this test does not know: {other}"),
-            };
+        if let StepKind::Set { op, operands } = &step.kind {
+            // The operands folded left to right, with the standard library's set operations.
+            let first = members[operands[0] - 1].clone();
+            let expected = operands[1..].iter().fold(first, |a, id| {
+                let b = &members[id - 1];
+                match op.symbol() {
+                    "∪" => a.union(b).copied().collect(),
+                    "∩" => a.intersection(b).copied().collect(),
+                    "−" => a.difference(b).copied().collect(),
+                    "Δ" => a.symmetric_difference(b).copied().collect(),
+                    other => panic!("an operation this test does not know: {other}"),
+                }
+            });
             assert_eq!(own, &expected, "#{} {}", step.id, step.text);
         } else {
             assert!(!own.is_empty(), "#{} {} has members", step.id, step.text);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display;
 use ensemble::demo::{write_demo_datamart, DemoConfig};
 use ensemble::Session;
 use ensemble_serve::{Access, Limits, RunningServer, ServeConfig};
@@ -251,6 +252,33 @@ async fn reports_steps_and_catalog_queries_answer() {
     let expected = report.batches().unwrap();
     let expected = expected.iter().find(|(name, _)| name == "pairs").unwrap();
     assert_eq!(pairs.trim(), expected.1.num_rows().to_string());
+    // KPI revenue is a numeric, SQL's exact decimal sum as text, over both protocols.
+    let at = session.as_of();
+    let year_before = at - chrono::Months::new(12);
+    let sum = session
+        .sql(&format!(
+            "SELECT CAST(SUM(p.amount) AS VARCHAR) FROM purchases p JOIN customers c \
+             ON p.customer_id = c.customer_id WHERE c.signup_date <= DATE '{at}' \
+             AND CAST(p.purchased_at AS DATE) > DATE '{year_before}' \
+             AND CAST(p.purchased_at AS DATE) <= DATE '{at}'"
+        ))
+        .await
+        .unwrap();
+    let sum = display::array_value_to_string(sum[0].column(0), 0).unwrap();
+    assert!(sum.contains('.'), "{sum}");
+    let revenue = "SELECT revenue_12m FROM kpi('statut') WHERE \"set\" = 'all'";
+    let over_pg = psql_async(&fx.server, revenue).await.unwrap();
+    assert_eq!(over_pg.trim(), sum);
+    let mut client = flight_client(&fx.server).await;
+    client
+        .handshake("ensemble", PASSWORD)
+        .await
+        .expect("handshake");
+    let over_flight = flight_query(&mut client, revenue).await.unwrap();
+    assert_eq!(
+        display::array_value_to_string(over_flight[0].column(0), 0).unwrap(),
+        sum
+    );
     let moves = psql_async(
         &fx.server,
         "SELECT count(*) FROM transition('statut', '2025-06-30', '2026-06-30')",

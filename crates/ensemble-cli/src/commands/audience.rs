@@ -27,10 +27,14 @@ pub async fn run(
         .write_audience(&audience, output)
         .map_err(|e| CliError::from_engine(&e, color))?;
     let columns = audience.batches.first().map_or(0, |b| b.num_columns());
+    let destination = if output.as_os_str() == "-" {
+        "standard output".into()
+    } else {
+        output.display().to_string()
+    };
     errln!(
-        "wrote {} members ({columns} columns) to {}",
+        "wrote {} members ({columns} columns) to {destination}",
         ensemble::group_thousands(audience.members),
-        output.display()
     );
     Ok(())
 }

@@ -4,11 +4,22 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use super::amount::{average_scale, Amount};
 use super::table::{Column, ReportTable, Values};
 
 /// Percent of `part` in `whole` (`None` for a share of nothing).
 pub(crate) fn percent(part: f64, whole: f64) -> Option<f64> {
     (whole != 0.0).then(|| 100.0 * part / whole)
+}
+
+/// The scale shared by sums that are all exact (`None` when one is a float, or for no sum).
+fn exact_scale(sums: &[Option<Amount>]) -> Option<i8> {
+    let mut scales = sums.iter().flatten().map(|sum| match sum {
+        Amount::Exact { scale, .. } => Some(*scale),
+        Amount::Float(_) => None,
+    });
+    let first = scales.next()??;
+    scales.all(|s| s == Some(first)).then_some(first)
 }
 
 /// How sets overlap (`overlap a, b, c`).
@@ -150,18 +161,21 @@ pub struct KpiRow {
     pub members: u64,
     /// Its members as a percent of the universe.
     pub share: Option<f64>,
-    /// Revenue of its members over the last 12 months.
-    pub revenue: Option<f64>,
+    /// Revenue of its members over the last 12 months: exact for a decimal or whole-number
+    /// revenue column (at the column's scale).
+    pub revenue: Option<Amount>,
     /// That revenue as a percent of the universe's.
     pub revenue_share: Option<f64>,
-    /// Revenue per purchase over the last 12 months.
-    pub average_basket: Option<f64>,
+    /// Revenue per purchase over the last 12 months: for a decimal revenue at scale `s`, a
+    /// decimal at scale `s + 4` rounded once (see [`Amount::mean`]).
+    pub average_basket: Option<Amount>,
     /// Purchases over the last 12 months per member.
     pub purchases_per_member: Option<f64>,
     /// Median, over its members who ever bought, of the days since their last purchase.
     pub median_recency: Option<f64>,
-    /// Each extra measure: its sum over the members, and its mean over members with a value.
-    pub extra: Vec<(f64, Option<f64>)>,
+    /// Each extra measure: its sum over the members (exact for decimals and whole numbers),
+    /// and its mean over members with a value (see [`Amount::mean`]).
+    pub extra: Vec<(Amount, Option<Amount>)>,
 }
 
 impl KpiReport {
@@ -187,13 +201,19 @@ impl KpiReport {
             ),
         ];
         if self.revenue.is_some() {
+            let revenue: Vec<Option<Amount>> = rows.iter().map(|r| r.revenue).collect();
+            let scale = exact_scale(&revenue);
+            let basket = rows.iter().map(|r| r.average_basket).collect();
             columns.extend([
-                Column::new("revenue_12m", number(&|r| r.revenue, 0)),
+                Column::new("revenue_12m", Values::amounts(revenue, scale, 0)),
                 Column::new(
                     "revenue_share_pct",
                     Values::Percent(rows.iter().map(|r| r.revenue_share).collect()),
                 ),
-                Column::new("average_basket", number(&|r| r.average_basket, 2)),
+                Column::new(
+                    "average_basket",
+                    Values::amounts(basket, scale.map(average_scale), 2),
+                ),
                 Column::new(
                     "purchases_per_member",
                     number(&|r| r.purchases_per_member, 2),
@@ -202,13 +222,13 @@ impl KpiReport {
             ]);
         }
         for (i, name) in self.measures.iter().enumerate() {
-            columns.push(Column::new(
-                name.clone(),
-                number(&|r| Some(r.extra[i].0), 2),
-            ));
+            let sums: Vec<Option<Amount>> = rows.iter().map(|r| Some(r.extra[i].0)).collect();
+            let scale = exact_scale(&sums);
+            let means = rows.iter().map(|r| r.extra[i].1).collect();
+            columns.push(Column::new(name.clone(), Values::amounts(sums, scale, 2)));
             columns.push(Column::new(
                 format!("{name}_avg"),
-                number(&|r| r.extra[i].1, 2),
+                Values::amounts(means, scale.map(average_scale), 2),
             ));
         }
         vec![ReportTable::new("kpi", columns)]
@@ -306,8 +326,8 @@ pub struct TrendReport {
     /// Members of the universe at each date.
     pub universe: Vec<u64>,
     /// `revenue[date][set]`: the set's revenue over the 12 months to the date, when the
-    /// catalog has a revenue column (see [`KpiReport::revenue`]).
-    pub revenue: Option<Vec<Vec<f64>>>,
+    /// catalog has a revenue column (see [`KpiReport::revenue`]); exact as in [`KpiRow::revenue`].
+    pub revenue: Option<Vec<Vec<Amount>>>,
 }
 
 impl TrendReport {
@@ -333,12 +353,11 @@ impl TrendReport {
                 ),
             ));
             if let Some(revenue) = &self.revenue {
+                let sums: Vec<Option<Amount>> = revenue.iter().map(|row| Some(row[s])).collect();
+                let scale = exact_scale(&sums);
                 columns.push(Column::new(
                     format!("{set}_revenue_12m"),
-                    Values::Number {
-                        values: revenue.iter().map(|row| Some(row[s])).collect(),
-                        decimals: 0,
-                    },
+                    Values::amounts(sums, scale, 0),
                 ));
             }
         }

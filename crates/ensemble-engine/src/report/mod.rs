@@ -2,6 +2,7 @@
 //! typed values (for charts), as tables (Arrow record batches for the library and the
 //! exports) and as text for the terminal. The session computes them (`session::reports`).
 
+mod amount;
 mod kinds;
 mod table;
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+pub use amount::{average_scale, Amount, AVERAGE_EXTRA_SCALE, MAX_DIGITS};
 pub use kinds::{
     Combination, DiffReport, DiffRow, KpiReport, KpiRow, OverlapReport, SnapshotReport,
     TransitionReport, TrendReport,

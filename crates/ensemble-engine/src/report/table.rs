@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, ContentArrangement, Table};
-use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, Decimal128Array, Float64Array, StringArray, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::amount::{Amount, MAX_DIGITS};
 use crate::error::EngineError;
 use crate::steps::group_thousands;
 
@@ -28,36 +31,81 @@ pub enum Values {
         /// Decimals shown in the terminal (exports keep every digit).
         decimals: usize,
     },
+    /// Exact quantities (sums of money, averages of it): unscaled values at `scale`, an Arrow
+    /// `Decimal128(38, scale)` column, so that exports, SQL clients and Arrow readers get
+    /// every digit as a decimal.
+    Decimal {
+        /// The unscaled values (`2396089899` at scale 2 is `23960898.99`).
+        values: Vec<Option<i128>>,
+        /// Digits after the decimal point.
+        scale: i8,
+        /// Decimals shown in the terminal, rounded half away from zero (exports keep every
+        /// digit).
+        decimals: usize,
+    },
     /// Calendar dates.
     Date(Vec<NaiveDate>),
 }
 
 impl Values {
+    /// Amounts (sums or averages): a [`Values::Decimal`] column at `scale` when `scale` is
+    /// given and every amount is exact at that scale, else [`Values::Number`] floats.
+    pub fn amounts(values: Vec<Option<Amount>>, scale: Option<i8>, decimals: usize) -> Values {
+        let exact: Option<Vec<Option<i128>>> = scale.and_then(|scale| {
+            values
+                .iter()
+                .map(|value| match value {
+                    None => Some(None),
+                    Some(Amount::Exact { units, scale: s }) if *s == scale => Some(Some(*units)),
+                    Some(_) => None,
+                })
+                .collect()
+        });
+        match (exact, scale) {
+            (Some(values), Some(scale)) => Values::Decimal {
+                values,
+                scale,
+                decimals,
+            },
+            _ => Values::Number {
+                values: values.iter().map(|v| v.map(Amount::to_f64)).collect(),
+                decimals,
+            },
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Values::Text(v) => v.len(),
             Values::Count(v) => v.len(),
             Values::Percent(v) => v.len(),
             Values::Number { values, .. } => values.len(),
+            Values::Decimal { values, .. } => values.len(),
             Values::Date(v) => v.len(),
         }
     }
 
-    fn array(&self) -> (DataType, ArrayRef) {
-        match self {
+    fn array(&self) -> Result<(DataType, ArrayRef), datafusion::arrow::error::ArrowError> {
+        Ok(match self {
             Values::Text(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
             Values::Count(v) => (DataType::UInt64, Arc::new(UInt64Array::from(v.clone()))),
             Values::Percent(v) | Values::Number { values: v, .. } => {
                 (DataType::Float64, Arc::new(Float64Array::from(v.clone())))
             }
+            Values::Decimal { values, scale, .. } => {
+                let array = Decimal128Array::from(values.clone())
+                    .with_precision_and_scale(MAX_DIGITS, *scale)?;
+                array.validate_decimal_precision(MAX_DIGITS)?;
+                (array.data_type().clone(), Arc::new(array))
+            }
             Values::Date(v) => (
                 DataType::Date32,
-                Arc::new(Date32Array::from_iter_values(v.iter().map(|d| {
-                    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
-                    (*d - epoch).num_days() as i32
-                }))),
+                Arc::new(Date32Array::from_iter_values(
+                    v.iter()
+                        .map(|d| (*d - NaiveDate::default()).num_days() as i32),
+                )),
             ),
-        }
+        })
     }
 
     fn cell(&self, row: usize) -> String {
@@ -73,6 +121,20 @@ impl Values {
                 Some(p) => format!("{p:.1} %"),
             },
             Values::Number { values, decimals } => number(values[row], *decimals),
+            Values::Decimal {
+                values,
+                scale,
+                decimals,
+            } => match values[row] {
+                None => "—".to_string(),
+                Some(units) => group_text(
+                    &Amount::Exact {
+                        units,
+                        scale: *scale,
+                    }
+                    .rounded(*decimals),
+                ),
+            },
             Values::Date(v) => v[row].to_string(),
         }
     }
@@ -80,18 +142,33 @@ impl Values {
 
 /// A number with thousands separated by spaces, as counts are.
 fn grouped_decimal(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let whole = group_thousands(whole.parse::<usize>().unwrap_or(0));
-    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+    group_text(&format!("{value:.decimals$}"))
+}
+
+/// A number's text (`-1234567.89`) with its thousands separated by spaces, and no sign
+/// before a zero (`-0.0` is `0.0`).
+fn group_text(text: &str) -> String {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    let sign = if negative && digits.chars().any(|c| c.is_ascii_digit() && c != '0') {
         "-"
     } else {
         ""
     };
     if fraction.is_empty() {
-        format!("{sign}{whole}")
+        format!("{sign}{grouped}")
     } else {
-        format!("{sign}{whole}.{fraction}")
+        format!("{sign}{grouped}.{fraction}")
     }
 }
 
@@ -151,9 +228,13 @@ impl ReportTable {
             .columns
             .iter()
             .map(|c| {
-                let (ty, array) = c.values.array();
-                (Field::new(&c.name, ty, true), array)
+                let (ty, array) = c.values.array().map_err(|e| {
+                    EngineError::execution(format!("the {} table", self.name), e.into())
+                })?;
+                Ok((Field::new(&c.name, ty, true), array))
             })
+            .collect::<Result<Vec<_>, EngineError>>()?
+            .into_iter()
             .unzip();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
             .map_err(|e| EngineError::execution(format!("the {} table", self.name), e.into()))
@@ -192,6 +273,29 @@ mod tests {
         assert_eq!(grouped_decimal(-0.001, 1), "0.0");
         assert_eq!(grouped_decimal(-1500.0, 0), "-1 500");
         assert_eq!(grouped_decimal(0.5, 3), "0.500");
+        assert_eq!(group_text("-23960898.99"), "-23 960 898.99");
+        assert_eq!(
+            group_text("123456789012345678901234567890"),
+            "123 456 789 012 345 678 901 234 567 890"
+        );
+    }
+
+    #[test]
+    fn exact_amounts_become_decimal_columns() {
+        let exact = |units| Some(Amount::Exact { units, scale: 2 });
+        let values = Values::amounts(vec![exact(2_396_089_899), None], Some(2), 0);
+        let table = ReportTable::new("kpi", vec![Column::new("revenue_12m", values)]);
+        let batch = table.batch().unwrap();
+        assert_eq!(
+            batch.schema().field(0).data_type(),
+            &DataType::Decimal128(38, 2)
+        );
+        let text = datafusion::arrow::util::display::array_value_to_string(batch.column(0), 0);
+        assert_eq!(text.unwrap(), "23960898.99");
+        assert!(table.render().contains("23 960 899"), "{}", table.render());
+        // A float among them, or no scale: floats.
+        let mixed = Values::amounts(vec![exact(1), Some(Amount::Float(0.5))], Some(2), 0);
+        assert!(matches!(mixed, Values::Number { .. }));
     }
 
     #[test]

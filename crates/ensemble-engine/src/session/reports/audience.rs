@@ -141,7 +141,10 @@ impl Session {
     }
 
     /// Writes `audience` to `path`: Parquet with its metadata, or CSV with a `.meta.json`
-    /// sidecar; both atomically.
+    /// sidecar, through [`ensemble_fs::create`] (a regular file is replaced atomically, a
+    /// symbolic link is resolved and stays a link, a device or FIFO is written in place).
+    /// `-` is CSV on standard output, without the sidecar (Parquet is a file format: name a
+    /// `.parquet` file for it).
     pub fn write_audience(&self, audience: &Audience, path: &Path) -> Result<(), EngineError> {
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let schema = match audience.batches.first() {
@@ -152,6 +155,10 @@ impl Session {
                 })
             }
         };
+        if path.as_os_str() == "-" {
+            return ensemble_fs::write_file(path, &audience_csv(audience, path)?)
+                .map_err(EngineError::from);
+        }
         match extension.to_ascii_lowercase().as_str() {
             "parquet" => {
                 let metadata = audience
@@ -162,18 +169,7 @@ impl Session {
                 write_parquet(path, schema, &audience.batches, metadata)
             }
             "csv" => {
-                let mut bytes = Vec::new();
-                {
-                    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-                        .with_header(true)
-                        .build(&mut bytes);
-                    for batch in &audience.batches {
-                        writer
-                            .write(batch)
-                            .map_err(|e| snapshots::snapshot_error(path, "write", e))?;
-                    }
-                }
-                ensemble_fs::write_file(path, &bytes)?;
+                ensemble_fs::write_file(path, &audience_csv(audience, path)?)?;
                 let mut sidecar = path.as_os_str().to_owned();
                 sidecar.push(".meta.json");
                 ensemble_fs::write_file(
@@ -184,7 +180,8 @@ impl Session {
             }
             _ => Err(EngineError::Snapshot {
                 message: format!(
-                    "{}: an audience is written as .parquet or .csv",
+                    "{}: an audience is written as .parquet or .csv (or `-`: CSV on standard \
+                     output)",
                     path.display()
                 ),
             }),
@@ -219,8 +216,10 @@ impl Session {
             outputs.push(lowered.expr.to_df().alias(name));
         }
         let needs = lowerer.needs.clone();
-        self.project_features(needs, outputs, "the audience's values")
-            .await
+        let (batches, _) = self
+            .project_features(needs, outputs, "the audience's values")
+            .await?;
+        Ok(batches)
     }
 
     /// Registers the audience as the SQL table `audience` (replacing the last one).
@@ -236,6 +235,22 @@ impl Session {
             .map_err(|e| EngineError::execution("the audience table", e))?;
         Ok(())
     }
+}
+
+/// The audience as CSV text with a header (decimals with every digit at their scale).
+fn audience_csv(audience: &Audience, path: &Path) -> Result<Vec<u8>, EngineError> {
+    let mut bytes = Vec::new();
+    {
+        let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut bytes);
+        for batch in &audience.batches {
+            writer
+                .write(batch)
+                .map_err(|e| snapshots::snapshot_error(path, "write", e))?;
+        }
+    }
+    Ok(bytes)
 }
 
 /// The metadata as a JSON object (the CSV sidecar).

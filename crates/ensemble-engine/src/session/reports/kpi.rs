@@ -1,15 +1,15 @@
 //! `kpi SET, … [with VALUE as NAME, …]`: members, shares, revenue, basket, frequency and
 //! recency per set or tier, and any extra measure, from one per-member table of values.
 
-use datafusion::arrow::array::{Array, AsArray, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Float64Array};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, SchemaRef};
 use datafusion::logical_expr::cast;
 use ensemble_compiler::{CriterionLowerer, ValueType};
 use ensemble_syntax::{Expr, Measure};
 
 use super::*;
 use crate::report::percent;
-use crate::report::{KpiReport, KpiRow};
+use crate::report::{Amount, KpiReport, KpiRow, MAX_DIGITS};
 
 /// Where the default measures' text comes from, in errors.
 const DEFAULTS_ORIGIN: &str = "<kpi defaults>";
@@ -37,10 +37,91 @@ pub(super) struct Revenue {
 /// Sums of each measure over one set's members.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Sums {
-    /// Per measure: the sum of its values, and how many members have one.
-    pub(super) totals: Vec<(f64, u64)>,
+    /// Per measure: the sum of its values (exact for decimals and whole numbers), and how
+    /// many members have one.
+    pub(super) totals: Vec<(Amount, u64)>,
     /// Values of the recency measure, for its median.
     recency: Vec<f64>,
+}
+
+/// How a measure is summed: exactly at a scale (whole numbers at 0, decimals at their own),
+/// or as floats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Exact(i8),
+    Float,
+}
+
+impl Kind {
+    /// The kind of a measure computed as `ty`.
+    fn of(ty: &DataType) -> Kind {
+        match ty {
+            DataType::Decimal32(_, scale)
+            | DataType::Decimal64(_, scale)
+            | DataType::Decimal128(_, scale)
+            | DataType::Decimal256(_, scale)
+                if (0..=MAX_DIGITS as i8).contains(scale) =>
+            {
+                Kind::Exact(*scale)
+            }
+            ty if ty.is_integer() => Kind::Exact(0),
+            _ => Kind::Float,
+        }
+    }
+
+    fn zero(self) -> Amount {
+        match self {
+            Kind::Exact(scale) => Amount::zero(scale),
+            Kind::Float => Amount::Float(0.0),
+        }
+    }
+}
+
+/// One batch's values of a measure, as its [`Kind`] sums them.
+enum MeasureArray {
+    Exact(Decimal128Array, i8),
+    Float(Float64Array),
+}
+
+impl MeasureArray {
+    /// `array` as `kind` reads it (a 38-digit decimal at its scale, or floats).
+    fn read(array: &ArrayRef, kind: Kind) -> Result<MeasureArray, EngineError> {
+        use datafusion::arrow::compute::cast;
+        let failed = |e: datafusion::arrow::error::ArrowError| {
+            EngineError::execution("the measures", e.into())
+        };
+        Ok(match kind {
+            Kind::Exact(scale) => {
+                let exact =
+                    cast(array, &DataType::Decimal128(MAX_DIGITS, scale)).map_err(failed)?;
+                MeasureArray::Exact(exact.as_primitive::<Decimal128Type>().clone(), scale)
+            }
+            Kind::Float => {
+                let float = cast(array, &DataType::Float64).map_err(failed)?;
+                MeasureArray::Float(float.as_primitive::<Float64Type>().clone())
+            }
+        })
+    }
+
+    /// The value at `row` (`None` when null).
+    fn get(&self, row: usize) -> Option<Amount> {
+        match self {
+            MeasureArray::Exact(array, scale) => array.is_valid(row).then(|| Amount::Exact {
+                units: array.value(row),
+                scale: *scale,
+            }),
+            MeasureArray::Float(array) => {
+                array.is_valid(row).then(|| Amount::Float(array.value(row)))
+            }
+        }
+    }
+}
+
+/// An error for a sum or an average past 38 digits.
+fn overflow(what: &str) -> EngineError {
+    EngineError::Overflow {
+        message: format!("{what} does not fit a decimal of {MAX_DIGITS} digits"),
+    }
 }
 
 impl Session {
@@ -103,7 +184,7 @@ impl Session {
                     total_revenue,
                 )
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(KpiReport {
             rows,
             revenue: revenue.map(|r| r.column),
@@ -151,31 +232,37 @@ impl Session {
         }))
     }
 
-    /// Every measure per member (one read of the features table), summed over each set.
+    /// Every measure per member (one read of the features table), summed over each set:
+    /// exactly for whole numbers and decimals (at their scale), as floats otherwise.
     pub(super) async fn sum_measures(
         &mut self,
         measures: &[(String, Expr, &Source<'_>)],
         sets: &[Arc<RoaringBitmap>],
         recency: Option<usize>,
     ) -> Result<Vec<Sums>, EngineError> {
+        if measures.is_empty() {
+            return Ok(vec![Sums::default(); sets.len()]);
+        }
+        let (batches, schema) = self.measure_values(measures).await?;
+        let kinds: Vec<Kind> = schema.fields()[1..]
+            .iter()
+            .map(|f| Kind::of(f.data_type()))
+            .collect();
         let mut sums = vec![
             Sums {
-                totals: vec![(0.0, 0); measures.len()],
+                totals: kinds.iter().map(|k| (k.zero(), 0)).collect(),
                 recency: Vec::new(),
             };
             sets.len()
         ];
-        if measures.is_empty() {
-            return Ok(sums);
-        }
-        let batches = self.measure_values(measures).await?;
         let (_, index) = self.checked_scope().await?;
         for batch in &batches {
             let numbers = index.numbers(batch.column(0))?;
-            let columns: Vec<&Float64Array> = batch.columns()[1..]
+            let columns = batch.columns()[1..]
                 .iter()
-                .map(|c| c.as_primitive::<Float64Type>())
-                .collect();
+                .zip(&kinds)
+                .map(|(c, kind)| MeasureArray::read(c, *kind))
+                .collect::<Result<Vec<_>, _>>()?;
             for (row, number) in numbers.iter().enumerate() {
                 let Some(number) = number else { continue };
                 for (set, into) in sets.iter().zip(sums.iter_mut()) {
@@ -183,13 +270,16 @@ impl Session {
                         continue;
                     }
                     for (m, column) in columns.iter().enumerate() {
-                        if column.is_valid(row) {
-                            let value = column.value(row);
-                            into.totals[m].0 += value;
-                            into.totals[m].1 += 1;
-                            if Some(m) == recency {
-                                into.recency.push(value);
-                            }
+                        let Some(value) = column.get(row) else {
+                            continue;
+                        };
+                        let (total, count) = &mut into.totals[m];
+                        *total = total
+                            .checked_add(value)
+                            .ok_or_else(|| overflow(&format!("the sum of '{}'", measures[m].0)))?;
+                        *count += 1;
+                        if Some(m) == recency {
+                            into.recency.push(value.to_f64());
                         }
                     }
                 }
@@ -199,11 +289,12 @@ impl Session {
     }
 
     /// The universe key and every measure as a number, one row per member at the session's
-    /// date, from the session's features table (extended with what it lacks).
+    /// date, from the session's features table (extended with what it lacks): decimals as
+    /// they are, whole numbers and booleans as `Int64`, the rest as `Float64`.
     async fn measure_values(
         &mut self,
         measures: &[(String, Expr, &Source<'_>)],
-    ) -> Result<Vec<RecordBatch>, EngineError> {
+    ) -> Result<(Vec<RecordBatch>, SchemaRef), EngineError> {
         let as_of = self.as_of();
         let mut lowerer = CriterionLowerer::new(&self.catalog.schema, &self.definitions, as_of);
         let mut outputs = vec![ident(&self.catalog.schema.universe.key)];
@@ -230,7 +321,15 @@ impl Session {
                     source.origin,
                 ));
             }
-            outputs.push(cast(lowered.expr.to_df(), DataType::Float64).alias(name));
+            let value = lowered.expr.to_df();
+            outputs.push(
+                match lowered.ty {
+                    ValueType::Decimal => value,
+                    ValueType::Integer | ValueType::Boolean => cast(value, DataType::Int64),
+                    _ => cast(value, DataType::Float64),
+                }
+                .alias(name),
+            );
         }
         let needs = lowerer.needs.clone();
         self.project_features(needs, outputs, "the measures").await
@@ -244,25 +343,63 @@ fn kpi_row(
     universe: u64,
     mut sums: Sums,
     defaults: usize,
-    total_revenue: Option<f64>,
-) -> KpiRow {
+    total_revenue: Option<Amount>,
+) -> Result<KpiRow, EngineError> {
     let revenue = (defaults > 0).then(|| sums.totals[0].0);
     let purchases = (defaults > 0).then(|| sums.totals[1].0);
-    KpiRow {
+    let average_basket = match revenue.zip(purchases) {
+        Some((revenue, purchases)) => average(revenue, purchases, "the average basket", set)?,
+        None => None,
+    };
+    let mut extra = Vec::with_capacity(sums.totals.len().saturating_sub(defaults));
+    for (sum, count) in &sums.totals[defaults..] {
+        let mean = match *count {
+            0 => None,
+            count => Some(
+                sum.mean(count)
+                    .ok_or_else(|| overflow(&format!("an average over {set}")))?,
+            ),
+        };
+        extra.push((*sum, mean));
+    }
+    Ok(KpiRow {
         set: set.to_string(),
         members,
         share: percent(members as f64, universe as f64),
         revenue,
-        revenue_share: revenue.zip(total_revenue).and_then(|(r, t)| percent(r, t)),
-        average_basket: revenue
-            .zip(purchases)
-            .and_then(|(r, p)| (p > 0.0).then(|| r / p)),
-        purchases_per_member: purchases.and_then(|p| (members > 0).then(|| p / members as f64)),
+        revenue_share: revenue
+            .zip(total_revenue)
+            .and_then(|(r, t)| percent(r.to_f64(), t.to_f64())),
+        average_basket,
+        purchases_per_member: purchases
+            .and_then(|p| (members > 0).then(|| p.to_f64() / members as f64)),
         median_recency: (defaults > 0).then(|| median(&mut sums.recency)).flatten(),
-        extra: sums.totals[defaults..]
-            .iter()
-            .map(|(sum, count)| (*sum, (*count > 0).then(|| sum / *count as f64)))
-            .collect(),
+        extra,
+    })
+}
+
+/// `sum / count` (count a whole number of purchases), exact for an exact sum (see
+/// [`Amount::mean`]); `None` for a count of zero.
+fn average(
+    sum: Amount,
+    count: Amount,
+    what: &str,
+    set: &str,
+) -> Result<Option<Amount>, EngineError> {
+    let whole = match count {
+        Amount::Exact { units, scale: 0 } => u64::try_from(units).ok(),
+        _ => None,
+    };
+    match whole {
+        Some(0) => Ok(None),
+        Some(count) => sum
+            .mean(count)
+            .map(Some)
+            .ok_or_else(|| overflow(&format!("{what} of {set}"))),
+        None => {
+            let count = count.to_f64();
+            Ok((count != 0.0).then(|| Amount::Float(sum.to_f64() / count)))
+        }
     }
 }
 
@@ -283,6 +420,31 @@ fn median(values: &mut [f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_and_decimals_are_summed_exactly() {
+        assert_eq!(Kind::of(&DataType::Decimal128(20, 2)), Kind::Exact(2));
+        assert_eq!(Kind::of(&DataType::Decimal256(40, 3)), Kind::Exact(3));
+        assert_eq!(Kind::of(&DataType::Int64), Kind::Exact(0));
+        assert_eq!(Kind::of(&DataType::Float64), Kind::Float);
+        // A scale past 38 digits, or a negative one, is not a 38-digit decimal.
+        assert_eq!(Kind::of(&DataType::Decimal256(76, 50)), Kind::Float);
+        assert_eq!(Kind::of(&DataType::Decimal128(10, -2)), Kind::Float);
+        let cents: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![Some(1999), None])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
+        let read = MeasureArray::read(&cents, Kind::Exact(2)).unwrap();
+        assert_eq!(
+            read.get(0),
+            Some(Amount::Exact {
+                units: 1999,
+                scale: 2
+            })
+        );
+        assert_eq!(read.get(1), None);
+    }
 
     #[test]
     fn medians_of_odd_and_even_counts() {

@@ -154,7 +154,7 @@ impl Session {
         needs: ensemble_compiler::Needs,
         outputs: Vec<datafusion::logical_expr::Expr>,
         context: &str,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
+    ) -> Result<(Vec<RecordBatch>, SchemaRef), EngineError> {
         let (fingerprint, _) = self.checked_scope().await?;
         let scope = store::CacheScope {
             as_of: self.as_of(),
@@ -165,7 +165,7 @@ impl Session {
             .and_then(|b| b.project(outputs))
             .and_then(|b| b.build())
             .map_err(|e| EngineError::execution(context, e))?;
-        Ok(self.collect(plan, context).await?.0)
+        self.collect(plan, context).await
     }
 
     /// The members of `expr` at `date` (a full point-in-time evaluation; the session's date
@@ -331,7 +331,8 @@ impl Session {
     }
 }
 
-/// Writes `batches` as Parquet at `path`, atomically (creating its directory), with
+/// Writes `batches` as Parquet at `path` through [`ensemble_fs::create`] (creating its
+/// directory; a regular file is replaced atomically, a symbolic link resolved), with
 /// `metadata` as the file's key-value metadata.
 pub(super) fn write_parquet(
     path: &std::path::Path,
@@ -355,13 +356,15 @@ pub(super) fn write_parquet(
     let properties = WriterProperties::builder()
         .set_key_value_metadata(Some(metadata))
         .build();
-    let file = ensemble_fs::AtomicFile::create(path)?;
+    // Through the safe writer: a symbolic link is resolved (it stays a link), a device or a
+    // FIFO is written in place, a regular file replaced atomically.
+    let output = ensemble_fs::create(path)?;
     let mut writer =
-        ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| failed(&e))?;
+        ArrowWriter::try_new(output, schema, Some(properties)).map_err(|e| failed(&e))?;
     for batch in batches {
         writer.write(batch).map_err(|e| failed(&e))?;
     }
-    let file = writer.into_inner().map_err(|e| failed(&e))?;
-    file.commit()?;
+    let output = writer.into_inner().map_err(|e| failed(&e))?;
+    output.finish()?;
     Ok(())
 }
