@@ -10,6 +10,7 @@ mod snapshots;
 use ensemble_syntax::{Ident, Report as ReportStatement, SetExprKind, Span};
 use roaring::RoaringBitmap;
 
+use super::prefetch::PrefetchScope;
 use super::script::EXPRESSION_ORIGIN;
 use super::*;
 use crate::report::{Report, ReportBody};
@@ -66,11 +67,11 @@ impl Session {
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
         let as_of = self.as_of();
-        let script_ahead = self.prefetch.clone();
-        let body = self.report_body(report, source).await;
-        // What a report prefetched is for its own evaluations only.
-        self.prefetch = script_ahead;
-        let body = body?;
+        // What a report prefetches is for its own evaluations only: the scope puts the
+        // script's set back when the report ends or its future is dropped.
+        let body = PrefetchScope::extend(self)
+            .report_body(report, source)
+            .await?;
         let as_of = match report {
             ReportStatement::Transition { range, .. } | ReportStatement::Trend { range, .. } => {
                 range.to
