@@ -2,7 +2,7 @@
 //! GIL released and stops on the notebook's interrupt (`KeyboardInterrupt`), leaving the
 //! session as it was before the call.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
@@ -123,17 +123,19 @@ impl Session {
         Run::new(py, run)
     }
 
-    /// Runs the script file at `path` (as `run` does; errors name the file).
+    /// Runs the script file at `path` (as `run` does; errors name the file). The file is
+    /// read as the command line reads scripts: UTF-8, at most 16 MiB, incrementally (so
+    /// `/dev/zero` or an endless pipe fail at the limit).
     fn run_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<Run> {
-        let script = std::fs::read_to_string(&path).map_err(|source| {
-            engine_error(
-                py,
-                EngineError::Io {
-                    path: path.clone(),
-                    source,
-                },
-            )
-        })?;
+        // `-` names a file here, not standard input.
+        let file = if path.as_os_str() == "-" {
+            Path::new(".").join(&path)
+        } else {
+            path.clone()
+        };
+        let script = py
+            .detach(|| ensemble::fs::read_text_limited(&file, ensemble::fs::DEFAULT_READ_LIMIT))
+            .map_err(|error| engine_error(py, EngineError::Write(error)))?;
         self.run(py, &script, Some(path.display().to_string()))
     }
 
