@@ -100,8 +100,7 @@ pub(crate) fn date(value: &Bound<'_, PyAny>) -> PyResult<NaiveDate> {
     let text: String = value
         .extract()
         .map_err(|_| PyTypeError::new_err("as_of: a datetime.date or text such as '2026-03-31'"))?;
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| PyValueError::new_err(format!("as_of: '{text}' is not a date (YYYY-MM-DD)")))
+    ensemble::parse_date(&text).map_err(|e| PyValueError::new_err(format!("as_of: {e}")))
 }
 
 /// A member key given as an integer or text (compared as text).

@@ -149,9 +149,7 @@ impl ParseError {
                 diagnostic.with_help(format!("end the string with {quote}"))
             }
             ParseError::Invalid { help, .. } => diagnostic.with_help(help.clone()),
-            ParseError::InvalidDate { .. } => {
-                diagnostic.with_help("dates are written YYYY-MM-DD, for example 2026-01-31")
-            }
+            ParseError::InvalidDate { .. } => diagnostic.with_help(crate::dates::DATE_HELP),
             _ => diagnostic,
         }
     }

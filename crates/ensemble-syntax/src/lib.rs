@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod dates;
 pub mod diagnostic;
 pub mod display;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod stack;
 pub mod visible;
 
 pub use ast::*;
+pub use dates::{parse_date, DateError, DATE_HELP};
 pub use diagnostic::{line_col, suggest, Diagnostic, Severity};
 pub use error::ParseError;
 pub use grammar::{FUNCTIONS, KEYWORDS, REPORTS, REPORT_WORDS, SCORE_FUNCTIONS};
