@@ -265,6 +265,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::field_stmt => "a field definition",
         Rule::segment_stmt => "a segment definition",
         Rule::expr_stmt | Rule::set_expr => "a set expression",
+        Rule::set_list => "sets separated by commas",
+        Rule::name_only => "a name",
         Rule::partition_stmt => "a partition",
         Rule::score_stmt => "a score",
         Rule::partition_item | Rule::tier_def => "a tier ('name = set expression')",

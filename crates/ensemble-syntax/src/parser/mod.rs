@@ -14,12 +14,14 @@ use crate::diagnostic::Diagnostic;
 use crate::error::ParseError;
 use crate::grammar::{Rule, SegmentParser};
 
+mod arguments;
 mod limits;
 mod reports;
 mod statements;
 mod tokens;
 mod warnings;
 
+pub use arguments::{parse_name, parse_report, parse_set_list};
 use limits::*;
 use tokens::*;
 use warnings::*;

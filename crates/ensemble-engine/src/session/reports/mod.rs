@@ -59,6 +59,24 @@ impl Session {
         }
     }
 
+    /// Runs a report statement built from a tree rather than text (the server's table
+    /// functions read each argument on its own: `ensemble_syntax::parse_set_list`,
+    /// `parse_name`, `parse_report`). `text` is what the tree's spans point into; errors are
+    /// shown against it.
+    pub async fn report_parsed(
+        &mut self,
+        report: &ReportStatement,
+        text: &str,
+    ) -> Result<Report, EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(text);
+        let source = Source {
+            text: &text,
+            origin: EXPRESSION_ORIGIN,
+        };
+        self.run_report(report, &source).await
+    }
+
     /// Runs a parsed report statement.
     pub(super) async fn run_report(
         &mut self,
