@@ -31,6 +31,8 @@ pub use ensemble_engine::*;
 pub use ensemble_fs as fs;
 pub use ensemble_import as import;
 pub use ensemble_syntax as syntax;
+/// The one reader of dates given as text (`2025-01-01`), for every entry point.
+pub use ensemble_syntax::{parse_date, DateError};
 
 /// Arrow, as used in results (record batches of members).
 pub use arrow;

@@ -1,7 +1,9 @@
 //! Docs that cannot drift: every test a document names (`module::test_name` in backticks, the
 //! module being a test file's name: `hostile::…` is `tests/hostile.rs`, `serve::…` is
 //! `crates/ensemble-serve/tests/serve.rs`, `test_serve.py::…` is `tests/python/test_serve.py`)
-//! exists in that file as a test, and every rule of docs/hardening.md names such a test.
+//! exists in that file as a test, and every rule of docs/hardening.md names such a test. Unit
+//! tests are named by their module path (`stack::tests::name` is a test of a crate's
+//! `src/stack.rs`), and `test_x.py::name` may also be in `python/tests`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,11 @@ fn read(path: &Path) -> String {
 /// The test files of the workspace by module name: `hostile` for `tests/hostile.rs`,
 /// `test_serve.py` for `tests/python/test_serve.py` (a name may be held by several crates).
 fn test_files() -> BTreeMap<String, Vec<PathBuf>> {
-    let mut dirs = vec![root().join("tests"), root().join("tests/python")];
+    let mut dirs = vec![
+        root().join("tests"),
+        root().join("tests/python"),
+        root().join("python/tests"),
+    ];
     for krate in std::fs::read_dir(root().join("crates")).expect("crates/") {
         dirs.push(krate.expect("an entry").path().join("tests"));
     }
@@ -37,7 +43,54 @@ fn test_files() -> BTreeMap<String, Vec<PathBuf>> {
             files.entry(module).or_default().push(path);
         }
     }
+    for src in source_dirs() {
+        unit_test_modules(&src, &src, &mut files);
+    }
     files
+}
+
+/// The `src/` folders of the workspace's crates (their unit tests).
+fn source_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![root().join("src"), root().join("python/src")];
+    for krate in std::fs::read_dir(root().join("crates")).expect("crates/") {
+        dirs.push(krate.expect("an entry").path().join("src"));
+    }
+    dirs
+}
+
+/// Adds the unit-test modules below `dir` (a crate's `src`) by module path: `stack::tests` for
+/// `src/stack.rs`'s tests, `repl::commands::tests` for `src/repl/commands.rs`, `fold::tests`
+/// for `src/fold/tests.rs`.
+fn unit_test_modules(src: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<PathBuf>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            unit_test_modules(src, &path, files);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let relative = path.strip_prefix(src).expect("below src");
+        let mut parts: Vec<String> = relative
+            .with_extension("")
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        if matches!(
+            parts.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
+            parts.pop();
+        }
+        if parts.last().map(String::as_str) != Some("tests") {
+            parts.push("tests".into());
+        }
+        files.entry(parts.join("::")).or_default().push(path);
+    }
 }
 
 /// Whether `source` defines a test called `name`: a Python `def name(`, or a Rust `fn name(`
@@ -67,7 +120,7 @@ fn test_path<'a>(
     span: &'a str,
     files: &BTreeMap<String, Vec<PathBuf>>,
 ) -> Option<(&'a str, &'a str)> {
-    let (module, name) = span.split_once("::")?;
+    let (module, name) = span.rsplit_once("::")?;
     let word = |s: &str| {
         !s.is_empty()
             && s.chars()

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::Schema;
 use chrono::NaiveDate;
 use ensemble::{StepKind, Why as EngineWhy};
 use pyo3::exceptions::{PyIndexError, PyKeyError};

@@ -2,7 +2,7 @@
 //! GIL released and stops on the notebook's interrupt (`KeyboardInterrupt`), leaving the
 //! session as it was before the call.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
@@ -100,8 +100,7 @@ pub(crate) fn date(value: &Bound<'_, PyAny>) -> PyResult<NaiveDate> {
     let text: String = value
         .extract()
         .map_err(|_| PyTypeError::new_err("as_of: a datetime.date or text such as '2026-03-31'"))?;
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| PyValueError::new_err(format!("as_of: '{text}' is not a date (YYYY-MM-DD)")))
+    ensemble::parse_date(&text).map_err(|e| PyValueError::new_err(format!("as_of: {e}")))
 }
 
 /// A member key given as an integer or text (compared as text).
@@ -123,17 +122,19 @@ impl Session {
         Run::new(py, run)
     }
 
-    /// Runs the script file at `path` (as `run` does; errors name the file).
+    /// Runs the script file at `path` (as `run` does; errors name the file). The file is
+    /// read as the command line reads scripts: UTF-8, at most 16 MiB, incrementally (so
+    /// `/dev/zero` or an endless pipe fail at the limit).
     fn run_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<Run> {
-        let script = std::fs::read_to_string(&path).map_err(|source| {
-            engine_error(
-                py,
-                EngineError::Io {
-                    path: path.clone(),
-                    source,
-                },
-            )
-        })?;
+        // `-` names a file here, not standard input.
+        let file = if path.as_os_str() == "-" {
+            Path::new(".").join(&path)
+        } else {
+            path.clone()
+        };
+        let script = py
+            .detach(|| ensemble::fs::read_text_limited(&file, ensemble::fs::DEFAULT_READ_LIMIT))
+            .map_err(|error| engine_error(py, EngineError::Write(error)))?;
         self.run(py, &script, Some(path.display().to_string()))
     }
 

@@ -89,3 +89,18 @@ def test_a_memory_limit_too_small_is_a_clear_error(datamart):
                     "big;")
     assert isinstance(caught.value, (ensemble.MemoryLimitError, ensemble.DataError))
     assert "memory" in str(caught.value).lower()
+
+
+def test_a_script_file_over_the_limit_is_refused_cleanly(session, tmp_path):
+    # 16 MiB and one byte of NUL bytes (a sparse file): read as the command line reads
+    # scripts, it fails at the limit before anything is parsed.
+    big = tmp_path / "big.seg"
+    with open(big, "wb") as out:
+        out.truncate(16 * 1024 * 1024 + 1)
+    with pytest.raises(ensemble.DataError) as caught:
+        session.run_file(big)
+    message = str(caught.value)
+    assert "big.seg" in message
+    assert "larger than the 16 MiB limit" in message, message
+    # The session still works.
+    assert session.evaluate("vip").count > 0

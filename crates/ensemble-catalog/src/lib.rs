@@ -201,13 +201,9 @@ mod optional_date {
             toml::Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        ensemble_syntax::parse_date(&text)
             .map(Some)
-            .map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "as_of = {value} is not a date: write it as YYYY-MM-DD, for example as_of = 2026-06-30"
-                ))
-            })
+            .map_err(|error| serde::de::Error::custom(format!("as_of = {value}: {error}")))
     }
 }
 

@@ -44,8 +44,20 @@ fn as_of_is_a_toml_date_or_text() {
         let file = CatalogFile::parse(&format!("{line}{base}")).unwrap();
         assert_eq!(file.as_of, NaiveDate::from_ymd_opt(2026, 6, 30));
     }
-    let error = CatalogFile::parse(&format!("as_of = \"June\"\n{base}")).unwrap_err();
-    assert!(error.to_string().contains("not a date"), "{error}");
+    // Read by the project's one date reader: four, two and two digits, one message.
+    for line in [
+        "as_of = \"June\"\n",
+        "as_of = \"2026-6-30\"\n",
+        "as_of = 2026-06-30T10:00:00\n",
+    ] {
+        let error = CatalogFile::parse(&format!("{line}{base}")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("is not a date: write dates as 2025-01-01"),
+            "{error}"
+        );
+    }
     assert_eq!(CatalogFile::parse(base).unwrap().as_of, None);
 }
 

@@ -288,9 +288,9 @@ pub struct Input {
     pub script: Option<PathBuf>,
 }
 
+/// A date argument (`--as-of 2026-06-30`), read by the project's one date reader.
 pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+    ensemble::parse_date(text).map_err(|e| e.to_string())
 }
 
 impl Input {
@@ -320,5 +320,21 @@ impl Input {
             session.pin_as_of(date);
         }
         Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--as-of` is read by the project's one date reader, with its one message.
+    #[test]
+    fn dates_are_read_by_the_one_reader() {
+        assert_eq!(
+            super::parse_date("2026-06-30"),
+            Ok(chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())
+        );
+        assert_eq!(
+            super::parse_date("2026-6-30"),
+            Err("'2026-6-30' is not a date: write dates as 2025-01-01".to_string())
+        );
     }
 }

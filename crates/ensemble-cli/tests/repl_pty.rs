@@ -137,6 +137,16 @@ fn define_evaluate_inspect_and_export_on_a_terminal() {
     assert!(written.starts_with("customer_id,"), "{written}");
     assert!(written.lines().count() > 1, "{written}");
 
+    // A letter whose lowercase is longer (`İ`) does not move where `TO` splits the line.
+    let wide = dir.path().join("wide İ.csv");
+    type_line(
+        &mut repl,
+        &format!("\\export vip - [city = 'İİİ'] TO {}", wide.display()),
+    );
+    expect(&mut repl, "members to");
+    let same = std::fs::read_to_string(&wide).expect("the export is written where asked");
+    assert_eq!(same.lines().count(), written.lines().count(), "{same}");
+
     type_line(&mut repl, "\\segments");
     let listing = expect(
         &mut repl,

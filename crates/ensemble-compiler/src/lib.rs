@@ -114,7 +114,8 @@ impl Checker<'_> {
         if redefinition {
             return checker.graph(&reference).map(|_| ());
         }
-        // A new partition: earlier definitions stand for themselves, its tiers are expanded.
+        // A new partition: earlier definitions stand for themselves, its tiers are expanded
+        // (the step graph's walk, on a large stack segment of this thread).
         ensemble_syntax::stack::with_large_stack(|| {
             checker.builder(Some(name)).node(&reference).map(|_| ())
         })
@@ -138,12 +139,9 @@ impl Checker<'_> {
         let redefinition = candidate.contains(name);
         candidate.define_score(name, score.clone());
         let checker = self.over(&candidate);
-        ensemble_syntax::stack::with_large_stack(|| {
-            let mut lowerer = checker.lowerer();
-            lowerer.check_only = !redefinition;
-            lowerer.check_score(name, score, span)
-        })
-        .map_err(|mut error| {
+        let mut lowerer = checker.lowerer();
+        lowerer.check_only = !redefinition;
+        lowerer.check_score(name, score, span).map_err(|mut error| {
             if error.definition.as_deref() == Some(name) {
                 error.definition = None;
             }
@@ -157,11 +155,9 @@ impl Checker<'_> {
         expr: &Expr,
         check_only: bool,
     ) -> Result<ValueType, CheckError> {
-        ensemble_syntax::stack::with_large_stack(|| {
-            let mut lowerer = self.lowerer();
-            lowerer.check_only = check_only;
-            lowerer.stack.push(name.to_string());
-            Ok(lowerer.value(expr)?.ty)
-        })
+        let mut lowerer = self.lowerer();
+        lowerer.check_only = check_only;
+        lowerer.stack.push(name.to_string());
+        Ok(lowerer.value(expr)?.ty)
     }
 }

@@ -68,7 +68,8 @@ pub enum EngineError {
         /// What went wrong, with the path.
         message: String,
     },
-    /// A file could not be written (atomically: nothing was left half written).
+    /// A file could not be written (atomically: nothing was left half written), or an input
+    /// could not be read within its limit (`ensemble_fs::read_text_limited`).
     #[error(transparent)]
     Write(#[from] ensemble_fs::FsError),
     /// A sum or an average of a report's measure does not fit a 38-digit decimal.

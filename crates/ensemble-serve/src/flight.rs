@@ -40,7 +40,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::Access;
 use crate::error::ServeError;
-use crate::pg::read_only;
+use crate::read_only::{self, Refusal};
 
 type Handshakes = Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>;
 type DoGetStream = <Service as FlightService>::DoGetStream;
@@ -211,11 +211,14 @@ impl Service {
         Ok(Response::new(info(ticket, &schema, request.into_inner())?))
     }
 
+    /// Plans `sql`, refusing a plan that would change anything (see `read_only`).
     async fn plan(&self, sql: &str) -> Result<DataFrame, Status> {
-        self.ctx
-            .sql_with_options(sql, read_only())
+        read_only::plan_sql(&self.ctx, sql)
             .await
-            .map_err(status)
+            .map_err(|refusal| match refusal {
+                Refusal::Writes(what) => Status::invalid_argument(Refusal::message(&what)),
+                Refusal::Plan(error) => status(error),
+            })
     }
 
     async fn statement_info(

@@ -2,6 +2,10 @@
 //! `overlap`, `kpi`, `transition` and `report` return a report's table. Each runs in the
 //! engine session when the query is planned, under the server's timeout; the language's
 //! errors come back as SQL errors with their caret.
+//!
+//! Each argument is read on its own by the language's parser (a list of sets, a name, a date,
+//! a whole report) and the engine is given the statement's tree: no argument is spliced into
+//! statement text, so a quote, a `;` or a keyword in one cannot change what runs.
 
 use std::sync::{Arc, Weak};
 
@@ -9,6 +13,7 @@ use datafusion::catalog::{MemTable, TableFunctionArgs, TableFunctionImpl, TableP
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
+use ensemble::syntax::{self, DateRange, ParseError, Report as ReportStatement, Span};
 use ensemble::{EngineError, Session};
 
 use crate::state::Shared;
@@ -16,6 +21,17 @@ use crate::tables::set_view;
 
 /// The report kinds a table function may run: the ones that only read.
 const READ_ONLY_REPORTS: [&str; 4] = ["overlap", "kpi", "transition", "trend"];
+
+/// Whether `report` only reads: snapshots write files, and diffs read them.
+fn only_reads(report: &ReportStatement) -> bool {
+    match report {
+        ReportStatement::Overlap { .. }
+        | ReportStatement::Kpi { .. }
+        | ReportStatement::Transition { .. }
+        | ReportStatement::Trend { .. } => true,
+        ReportStatement::Snapshot { .. } | ReportStatement::Diff { .. } => false,
+    }
+}
 
 /// Registers the table functions in `ctx`.
 pub(crate) fn register(ctx: &SessionContext, shared: &Arc<Shared>) {
@@ -83,18 +99,11 @@ impl TableFunctionImpl for Function {
             .upgrade()
             .ok_or_else(|| DataFusionError::Plan("the server is stopping".into()))?;
         let texts = self.texts(args.exprs())?;
-        let arg = |i: usize| texts.get(i).cloned().unwrap_or_default();
-        let (statement, table) = match self.kind {
-            Kind::Segment => return self.segment(&shared, &texts),
-            Kind::Report => (arg(0), texts.get(1).cloned()),
-            Kind::Overlap => (format!("overlap {}", arg(0)), texts.get(1).cloned()),
-            Kind::Kpi => (format!("kpi {}", arg(0)), None),
-            Kind::Transition => (
-                format!("transition {} from {} to {}", arg(0), arg(1), arg(2)),
-                texts.get(3).cloned(),
-            ),
-        };
-        report_table(&shared, &statement, table.as_deref())
+        if self.kind == Kind::Segment {
+            return self.segment(&shared, &texts);
+        }
+        let (report, table) = self.report(&texts)?;
+        report_table(&shared, &report, &texts[0], table)
     }
 }
 
@@ -132,6 +141,46 @@ impl Function {
         }
     }
 
+    /// The report the arguments describe, each read on its own, and the table asked for. Its
+    /// spans point into the first argument.
+    fn report<'t>(&self, texts: &'t [String]) -> Result<(ReportStatement, Option<&'t str>)> {
+        let first = texts[0].as_str();
+        let language = |error: ParseError| language_error(&error, first);
+        let report = match self.kind {
+            Kind::Segment | Kind::Report => syntax::parse_report(first).map_err(language)?.0,
+            Kind::Overlap => ReportStatement::Overlap {
+                sets: syntax::parse_set_list(first).map_err(language)?.0,
+            },
+            Kind::Kpi => ReportStatement::Kpi {
+                sets: syntax::parse_set_list(first).map_err(language)?.0,
+                measures: Vec::new(),
+            },
+            Kind::Transition => {
+                let date = |text: &str| {
+                    ensemble::parse_date(text).map_err(|e| self.misuse(&e.to_string()))
+                };
+                let (from, to) = (date(&texts[1])?, date(&texts[2])?);
+                if from > to {
+                    return Err(self.misuse(&format!("{from} is after {to}")));
+                }
+                ReportStatement::Transition {
+                    partition: syntax::parse_name(first).map_err(language)?,
+                    range: DateRange {
+                        from,
+                        to,
+                        span: Span::new(0, first.len()),
+                    },
+                }
+            }
+        };
+        let table = match self.kind {
+            Kind::Kpi => None,
+            Kind::Transition => texts.get(3),
+            _ => texts.get(1),
+        };
+        Ok((report, table.map(String::as_str)))
+    }
+
     fn misuse(&self, what: &str) -> DataFusionError {
         DataFusionError::Plan(format!("{what}: use {}", self.kind.usage()))
     }
@@ -140,23 +189,18 @@ impl Function {
         let expression = texts[0].clone();
         let date = match texts.get(1) {
             None => None,
-            Some(text) => Some(
-                text.trim()
-                    .parse::<chrono::NaiveDate>()
-                    .map_err(|_| self.misuse(&format!("'{text}' is not a date (YYYY-MM-DD)")))?,
-            ),
+            Some(text) => {
+                Some(ensemble::parse_date(text).map_err(|e| self.misuse(&e.to_string()))?)
+            }
         };
         let label = format!("segment('{expression}')");
         in_session(shared, async |session: &mut Session| {
-            let previous = session.as_of();
-            if let Some(date) = date {
-                session.set_as_of(date);
-            }
-            let evaluation = session.evaluate(&expression).await;
-            if date.is_some() {
-                session.set_as_of(previous);
-            }
-            let evaluation = evaluation?;
+            // The argument is read as one set expression, nothing else; a date applies to
+            // this evaluation only (restored even if the query is dropped).
+            let evaluation = match date {
+                Some(date) => session.evaluate_at(&expression, date).await?,
+                None => session.evaluate(&expression).await?,
+            };
             let catalog = session.catalog();
             let table = &catalog.schema.universe.table;
             let universe =
@@ -175,26 +219,29 @@ impl Function {
     }
 }
 
-/// One table of a report run in the session.
+/// A language error in an argument, with its caret under the argument's text.
+fn language_error(error: &ParseError, text: &str) -> DataFusionError {
+    let rendered = error.diagnostic().render(text, "<argument>", false);
+    DataFusionError::Plan(rendered.trim_end().to_string())
+}
+
+/// One table of a report run in the session; `text` is what its spans point into.
 fn report_table(
     shared: &Arc<Shared>,
-    statement: &str,
+    report: &ReportStatement,
+    text: &str,
     table: Option<&str>,
 ) -> Result<Arc<dyn TableProvider>> {
-    let kind = statement
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !READ_ONLY_REPORTS.contains(&kind.as_str()) {
+    // Decided on the parsed statement, not on its first word.
+    if !only_reads(report) {
         return Err(DataFusionError::Plan(format!(
-            "'{statement}' is not a report the server runs: it runs {} (snapshots write files, \
+            "'{report}' is not a report the server runs: it runs {} (snapshots write files, \
              and the server is read-only)",
             READ_ONLY_REPORTS.join(", ")
         )));
     }
     let report = in_session(shared, async |session: &mut Session| {
-        session.report(statement).await
+        session.report_parsed(report, text).await
     })?;
     let tables = report
         .batches()

@@ -18,6 +18,7 @@ mod functions;
 mod limits;
 mod pg;
 mod published;
+mod read_only;
 mod state;
 mod tables;
 mod tls;

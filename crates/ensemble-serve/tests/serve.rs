@@ -285,6 +285,25 @@ async fn reports_steps_and_catalog_queries_answer() {
     )
     .await;
     assert!(moves.is_ok(), "{moves:?}");
+    // Each argument is read on its own by the language's parser: one that would add
+    // measures, swallow the rest with a comment or splice a second statement is an error.
+    for sql in [
+        "SELECT * FROM kpi('statut with sum(purchases.amount) as x')",
+        "SELECT * FROM transition('statut from 2020-01-01 to 2020-02-01 --', '2025-06-30', '2026-06-30')",
+        "SELECT * FROM overlap('clients; snapshot vip')",
+        "SELECT * FROM report('kpi statut; snapshot vip')",
+        "SELECT * FROM report('-- a comment\nsnapshot vip')",
+    ] {
+        let refused = psql_async(&fx.server, sql).await.unwrap_err();
+        assert!(refused.contains("ERROR"), "{sql}: {refused}");
+    }
+    // Whether a report only reads is decided on its tree: a comment before it is no disguise.
+    let commented = psql_async(
+        &fx.server,
+        "SELECT count(*) FROM report('-- the tiers\nkpi statut')",
+    )
+    .await;
+    assert!(commented.is_ok(), "{commented:?}");
     psql_async(&fx.server, "SELECT count(*) FROM segment('vip ∩ clients')")
         .await
         .unwrap();
@@ -339,10 +358,21 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
         "INSERT INTO customers SELECT * FROM customers",
         "COPY (SELECT 1) TO '/tmp/ensemble-serve-copy.csv'",
         "SET datafusion.execution.batch_size = 1",
+        // Decided on the plan: comments and `WITH` disguise nothing.
+        "  /*x*/ DELETE FROM customers",
+        "EXPLAIN ANALYZE INSERT INTO customers SELECT * FROM customers",
     ] {
         let refused = psql_async(server, sql).await.unwrap_err();
         assert!(refused.contains("read-only"), "{sql}: {refused}");
     }
+    // A write DataFusion cannot plan does not run either.
+    let with_insert = "WITH x AS (SELECT * FROM customers) INSERT INTO customers SELECT * FROM x";
+    assert!(psql_async(server, with_insert).await.is_err());
+    // A query behind a comment or in parentheses is a query.
+    let count = psql_async(server, "/* c */ (SELECT count(*) > 0 FROM customers)")
+        .await
+        .unwrap();
+    assert_eq!(count.trim(), "t");
     assert!(!Path::new("/tmp/ensemble-serve-copy.csv").exists());
     // DataFusion's own DDL (reading any file as a table) is refused as well.
     let external = psql_async(
@@ -379,8 +409,13 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     assert!(wrong.handshake("ensemble", "nope").await.is_err());
     let mut client = flight_client(server).await;
     client.set_token(PASSWORD.to_string());
-    let refused = flight_query(&mut client, "CREATE TABLE y AS SELECT 1").await;
-    assert!(refused.is_err());
+    for sql in [
+        "CREATE TABLE y AS SELECT 1",
+        "/* c */ DELETE FROM customers",
+    ] {
+        let refused = format!("{:?}", flight_query(&mut client, sql).await.unwrap_err());
+        assert!(refused.contains("read-only"), "{sql}: {refused}");
+    }
     // A client that goes away mid-result.
     let mut child = Command::new("psql")
         .args([

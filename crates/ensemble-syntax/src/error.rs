@@ -149,9 +149,7 @@ impl ParseError {
                 diagnostic.with_help(format!("end the string with {quote}"))
             }
             ParseError::Invalid { help, .. } => diagnostic.with_help(help.clone()),
-            ParseError::InvalidDate { .. } => {
-                diagnostic.with_help("dates are written YYYY-MM-DD, for example 2026-01-31")
-            }
+            ParseError::InvalidDate { .. } => diagnostic.with_help(crate::dates::DATE_HELP),
             _ => diagnostic,
         }
     }
@@ -267,6 +265,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::field_stmt => "a field definition",
         Rule::segment_stmt => "a segment definition",
         Rule::expr_stmt | Rule::set_expr => "a set expression",
+        Rule::set_list => "sets separated by commas",
+        Rule::name_only => "a name",
         Rule::partition_stmt => "a partition",
         Rule::score_stmt => "a score",
         Rule::partition_item | Rule::tier_def => "a tier ('name = set expression')",

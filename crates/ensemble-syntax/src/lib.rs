@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod dates;
 pub mod diagnostic;
 pub mod display;
 pub mod error;
@@ -23,7 +24,11 @@ pub mod stack;
 pub mod visible;
 
 pub use ast::*;
+pub use dates::{parse_date, DateError, DATE_HELP};
 pub use diagnostic::{line_col, suggest, Diagnostic, Severity};
 pub use error::ParseError;
 pub use grammar::{FUNCTIONS, KEYWORDS, REPORTS, REPORT_WORDS, SCORE_FUNCTIONS};
-pub use parser::{parse_script, parse_set_expr, Parsed, MAX_NESTING, MAX_TREE_DEPTH};
+pub use parser::{
+    parse_name, parse_report, parse_script, parse_set_expr, parse_set_list, Parsed, MAX_NESTING,
+    MAX_TREE_DEPTH,
+};

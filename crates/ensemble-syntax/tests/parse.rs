@@ -354,6 +354,28 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(parse_script(&fine).is_ok());
 }
 
+/// The deepest accepted input parses on a thread with a small stack: the stack grows on
+/// demand on that thread (no thread is started per parse).
+#[test]
+fn deep_input_parses_on_a_small_stack() {
+    let parsed = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let brackets = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+            let criterion = format!(
+                "[{}x{} > 1]",
+                "(".repeat(MAX_TREE_DEPTH - 2),
+                ")".repeat(MAX_TREE_DEPTH - 2)
+            );
+            let chain = vec!["a"; MAX_TREE_DEPTH].join(" ∩ ");
+            [brackets, criterion, chain].map(|source| parse_script(&source).is_ok())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(parsed, [true; 3]);
+}
+
 #[test]
 fn truncated_scripts_never_panic() {
     let script = SPEC_STATEMENTS;

@@ -67,15 +67,37 @@ pub fn is_report(what: &str) -> bool {
 
 /// `WHAT TO PATH` of `\export` and `\chart` (the last ` to `: a report may say `from … to …`).
 fn target(name: &str, text: &str, usage: &str) -> Result<(String, String), String> {
-    let lower = text.to_lowercase();
-    let at = lower
-        .rfind(" to ")
-        .ok_or_else(|| format!("{name} needs {usage}"))?;
-    let (what, path) = (text[..at].trim(), text[at + 4..].trim());
+    let split = keyword_offsets(text, "to")
+        .last()
+        .and_then(|at| split_at_keyword(text, at, "to"));
+    let Some((what, path)) = split else {
+        return Err(format!("{name} needs {usage}"));
+    };
     if what.is_empty() || path.is_empty() {
         return Err(format!("{name} needs {usage}"));
     }
     Ok((what.to_string(), path.to_string()))
+}
+
+/// Where ` KEYWORD ` (whitespace around it, ASCII case ignored) starts in `text`: offsets of
+/// the whitespace before it, found in the text itself — never in a lowercased copy, whose
+/// offsets differ when a letter changes length (`İ`).
+fn keyword_offsets<'a>(text: &'a str, keyword: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let (bytes, word) = (text.as_bytes(), keyword.as_bytes());
+    (0..bytes.len()).filter(move |&at| {
+        let end = at + word.len() + 1;
+        end < bytes.len()
+            && bytes[at].is_ascii_whitespace()
+            && bytes[end].is_ascii_whitespace()
+            && bytes[at + 1..end].eq_ignore_ascii_case(word)
+    })
+}
+
+/// `text` around the keyword found at `at` by [`keyword_offsets`], each side trimmed.
+fn split_at_keyword<'a>(text: &'a str, at: usize, keyword: &str) -> Option<(&'a str, &'a str)> {
+    let before = text.get(..at)?;
+    let after = text.get(at + keyword.len() + 2..)?;
+    Some((before.trim(), after.trim()))
 }
 
 /// The items of a comma-separated list, commas inside parentheses or quotes kept.
@@ -273,9 +295,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "\\audience" => {
             let usage = "SET [WITH VALUE, …] TO FILE.parquet|csv";
             let (what, path) = target(name, &need(usage)?, usage)?;
-            let lower = what.to_lowercase();
-            let (set, values) = match lower.find(" with ") {
-                Some(at) => (what[..at].trim(), top_level_list(&what[at + 6..])),
+            let split = keyword_offsets(&what, "with")
+                .next()
+                .and_then(|at| split_at_keyword(&what, at, "with"));
+            let (set, values) = match split {
+                Some((set, values)) => (set, top_level_list(values)),
                 None => (what.as_str(), Vec::new()),
             };
             let spec = ensemble::AudienceSpec {
@@ -360,6 +384,45 @@ mod tests {
         assert_eq!(
             (spec.set.as_str(), spec.values.len(), path.as_str()),
             ("vip", 2, "out/vip.csv")
+        );
+    }
+
+    /// Keywords are found in the text as written: a letter whose lowercase is longer (`İ`)
+    /// shifts nothing, and no split falls inside a character.
+    #[test]
+    fn keywords_are_found_in_the_text_as_written() {
+        assert_eq!(
+            parse("\\export İİ to f.csv"),
+            Ok(Command::Export("İİ".into(), "f.csv".into()))
+        );
+        assert_eq!(
+            parse("\\export x to İ.csv"),
+            Ok(Command::Export("x".into(), "İ.csv".into()))
+        );
+        assert_eq!(
+            parse("\\export straße TO f.csv"),
+            Ok(Command::Export("straße".into(), "f.csv".into()))
+        );
+        assert_eq!(
+            parse("\\export İİİİ TO İ to x.csv"),
+            Ok(Command::Export("İİİİ TO İ".into(), "x.csv".into()))
+        );
+        assert_eq!(parse("\\show İ"), Ok(Command::Show("İ".into(), None)));
+        let Ok(Command::Audience(spec, path)) = parse("\\audience İİİ WITH İ, email TO İ.csv")
+        else {
+            panic!("not an audience")
+        };
+        assert_eq!(
+            (spec.set.as_str(), spec.values, path.as_str()),
+            ("İİİ", vec!["İ".to_string(), "email".into()], "İ.csv")
+        );
+        // Lines without both sides fail with the usage, never a panic.
+        for line in ["\\export İİİ to", "\\export to İİ", "\\export İİİİ"] {
+            assert!(parse(line).unwrap_err().contains("needs"), "{line}");
+        }
+        assert_eq!(
+            parse("\\export İ\tto\tİ"),
+            Ok(Command::Export("İ".into(), "İ".into()))
         );
     }
 }

@@ -86,9 +86,8 @@ impl Repl {
                 let date = if text.eq_ignore_ascii_case("today") {
                     chrono::Local::now().date_naive()
                 } else {
-                    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                        EntryError::Message(format!("'{text}' is not a date (YYYY-MM-DD or today)"))
-                    })?
+                    ensemble::parse_date(&text)
+                        .map_err(|e| EntryError::Message(format!("{e}, or today")))?
                 };
                 self.session.set_as_of(date);
                 errln!("as of {date}");

@@ -218,6 +218,7 @@ impl<'a> CriterionLowerer<'a> {
         self.lower(expr, Scope::Member)
     }
 
+    #[recursive::recursive]
     fn lower(&mut self, expr: &Expr, scope: Scope<'_>) -> Result<Lowered, CheckError> {
         self.check_cancelled(expr.span)?;
         match &expr.kind {

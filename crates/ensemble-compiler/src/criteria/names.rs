@@ -281,6 +281,7 @@ pub(super) fn placeholder(ty: ValueType) -> Lowered {
 
 /// Nodes of a lowered expression, counting stops past [`MAX_EXPANDED_NODES`].
 pub(super) fn count_nodes(expr: &Value) -> usize {
+    #[recursive::recursive]
     fn walk(expr: &Value, nodes: &mut usize) {
         *nodes += 1;
         for child in expr.children() {
@@ -298,6 +299,7 @@ pub(super) fn count_nodes(expr: &Value) -> usize {
 /// Levels of a lowered expression; stops descending past [`MAX_EXPANDED_DEPTH`], so a
 /// deep tree costs no more than a shallow one of the same size.
 pub(super) fn depth(expr: &Value) -> usize {
+    #[recursive::recursive]
     fn walk(expr: &Value, level: usize) -> usize {
         if level > MAX_EXPANDED_DEPTH {
             return level;

@@ -32,6 +32,7 @@ mod features;
 mod inspect;
 mod lookahead;
 mod overlaps;
+mod prefetch;
 mod reports;
 mod results;
 mod script;
@@ -146,8 +147,9 @@ pub struct Session {
     pinned_as_of: bool,
     store: store::StepStore,
     /// While a script runs: what its bare expressions will read, by date, for the first
-    /// features pass to compute at once (see `lookahead`).
-    prefetch: HashMap<NaiveDate, ensemble_compiler::Needs>,
+    /// features pass to compute at once (see `lookahead`); set for the span of a script or
+    /// report by a `prefetch::PrefetchScope`, which restores it even when dropped midway.
+    prefetch: prefetch::Prefetch,
     /// The member numbers, with the data fingerprint they were built (and the universe keys
     /// checked) for.
     members: Option<(u64, Arc<crate::members::MemberIndex>)>,

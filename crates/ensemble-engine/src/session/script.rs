@@ -1,6 +1,7 @@
 //! Statements: running and checking scripts, definitions, and how errors are located.
 
 use super::lookahead::{checked_definition, date_of};
+use super::prefetch::PrefetchScope;
 use super::*;
 
 /// Where an expression given alone (not a script) comes from, in error messages.
@@ -22,10 +23,12 @@ impl Session {
         origin: &str,
     ) -> Result<ScriptRun, EngineError> {
         let (text, parsed) = self.start_script(source, origin)?;
-        self.prefetch = self.script_needs(&parsed.script.statements);
-        let run = self.run_statements(&parsed, &text, origin).await;
-        self.prefetch.clear();
-        run
+        let prefetch = self.script_needs(&parsed.script.statements);
+        // The script's reads are prefetched while it runs, and forgotten when it ends or its
+        // future is dropped.
+        PrefetchScope::replace(self, prefetch)
+            .run_statements(&parsed, &text, origin)
+            .await
     }
 
     /// The statements of a parsed script, in order (see [`Session::run_script`]).

@@ -14,12 +14,14 @@ use crate::diagnostic::Diagnostic;
 use crate::error::ParseError;
 use crate::grammar::{Rule, SegmentParser};
 
+mod arguments;
 mod limits;
 mod reports;
 mod statements;
 mod tokens;
 mod warnings;
 
+pub use arguments::{parse_name, parse_report, parse_set_list};
 use limits::*;
 use tokens::*;
 use warnings::*;
@@ -42,15 +44,12 @@ pub struct Parsed {
 
 /// Parses a whole script.
 ///
-/// Parsing runs with a large stack (see [`crate::stack::with_large_stack`]): nesting up to
-/// [`MAX_NESTING`] never overflows, whatever the caller's stack.
+/// Parsing runs on the caller's thread whatever its stack (see [`crate::stack`]): pest's
+/// parser on a large stack segment, the tree built by walks that grow the stack on demand,
+/// so nesting up to [`MAX_NESTING`] never overflows.
 pub fn parse_script(source: &str) -> Result<Parsed, ParseError> {
-    crate::stack::with_large_stack(|| parse_script_on_this_thread(source))
-}
-
-fn parse_script_on_this_thread(source: &str) -> Result<Parsed, ParseError> {
     check_brackets(source)?;
-    let mut pairs = SegmentParser::parse(Rule::script, source)
+    let mut pairs = crate::stack::with_large_stack(|| SegmentParser::parse(Rule::script, source))
         .map_err(|e| ParseError::from_pest(e).with_found(source))?;
     let script = pairs
         .next()
@@ -197,6 +196,7 @@ impl Reader {
         Ok(node.expr)
     }
 
+    #[recursive::recursive]
     fn set_expr(
         &mut self,
         pair: Pair<'_, Rule>,
@@ -228,6 +228,7 @@ impl Reader {
         parsed
     }
 
+    #[recursive::recursive]
     fn set_operand(
         &mut self,
         pair: Pair<'_, Rule>,
@@ -276,6 +277,7 @@ impl Reader {
     }
 
     /// `expr`, `filter` and `arith` pairs: a flat sequence of operands and operators.
+    #[recursive::recursive]
     fn expr_node(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
         check_prefix_runs(pair.clone())?;
         let reader = RefCell::new(self);
@@ -437,6 +439,7 @@ impl Reader {
         })
     }
 
+    #[recursive::recursive]
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Result<ExprNode, ParseError> {
         let span = span_of(&pair);
         let leaf = |kind| {

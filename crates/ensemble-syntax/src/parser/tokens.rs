@@ -97,7 +97,7 @@ pub(super) fn qualified(pair: Pair<'_, Rule>) -> (Ident, Ident) {
 }
 
 pub(super) fn date_literal(pair: &Pair<'_, Rule>) -> Result<NaiveDate, ParseError> {
-    NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| ParseError::InvalidDate {
+    crate::dates::parse_date(pair.as_str()).map_err(|_| ParseError::InvalidDate {
         text: pair.as_str().to_string(),
         span: span_of(pair),
     })

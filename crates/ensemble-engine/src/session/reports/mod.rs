@@ -10,6 +10,7 @@ mod snapshots;
 use ensemble_syntax::{Ident, Report as ReportStatement, SetExprKind, Span};
 use roaring::RoaringBitmap;
 
+use super::prefetch::PrefetchScope;
 use super::script::EXPRESSION_ORIGIN;
 use super::*;
 use crate::report::{Report, ReportBody};
@@ -58,6 +59,24 @@ impl Session {
         }
     }
 
+    /// Runs a report statement built from a tree rather than text (the server's table
+    /// functions read each argument on its own: `ensemble_syntax::parse_set_list`,
+    /// `parse_name`, `parse_report`). `text` is what the tree's spans point into; errors are
+    /// shown against it.
+    pub async fn report_parsed(
+        &mut self,
+        report: &ReportStatement,
+        text: &str,
+    ) -> Result<Report, EngineError> {
+        self.interrupt.clear();
+        let text: Arc<str> = Arc::from(text);
+        let source = Source {
+            text: &text,
+            origin: EXPRESSION_ORIGIN,
+        };
+        self.run_report(report, &source).await
+    }
+
     /// Runs a parsed report statement.
     pub(super) async fn run_report(
         &mut self,
@@ -66,11 +85,11 @@ impl Session {
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
         let as_of = self.as_of();
-        let script_ahead = self.prefetch.clone();
-        let body = self.report_body(report, source).await;
-        // What a report prefetched is for its own evaluations only.
-        self.prefetch = script_ahead;
-        let body = body?;
+        // What a report prefetches is for its own evaluations only: the scope puts the
+        // script's set back when the report ends or its future is dropped.
+        let body = PrefetchScope::extend(self)
+            .report_body(report, source)
+            .await?;
         let as_of = match report {
             ReportStatement::Transition { range, .. } | ReportStatement::Trend { range, .. } => {
                 range.to
