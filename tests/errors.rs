@@ -249,3 +249,59 @@ async fn data_errors_name_the_file_and_the_problem() {
         .expect_err("unreadable data");
     assert!(!error.is_language_error(), "{error}");
 }
+
+/// A data file rewritten in place under an open session — truncated to 0 bytes, or with a
+/// footer length larger than the file — is an error naming it: never an empty table (every
+/// count 0) nor a panic in Parquet's decoder, at open as afterwards.
+#[tokio::test]
+async fn a_data_file_truncated_or_corrupted_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let catalog =
+        ensemble::demo::write_demo_datamart(dir.path(), Default::default()).expect("data");
+    let mut session = Session::open(&catalog).await.expect("the demo opens");
+    let before = session
+        .evaluate("[has purchases]")
+        .await
+        .expect("an evaluation")
+        .count();
+    assert!(before > 0);
+
+    let purchases = dir.path().join("purchases.parquet");
+    let original = std::fs::read(&purchases).expect("the purchases file");
+    std::fs::write(&purchases, b"").expect("truncate in place");
+    let error = session
+        .evaluate("[has purchases within 30 days]")
+        .await
+        .err()
+        .expect("an error, not an empty table");
+    let message = error.to_string();
+    assert!(
+        message.contains("purchases.parquet") && message.contains("0 bytes"),
+        "{message}"
+    );
+    assert!(Session::open(&catalog).await.is_err(), "open says so too");
+
+    // The footer's length field (the 4 bytes before the closing PAR1) past the file's size.
+    let mut corrupted = original.clone();
+    let at = corrupted.len() - 8;
+    corrupted[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&purchases, &corrupted).expect("corrupt the footer");
+    let message = Session::open(&catalog)
+        .await
+        .err()
+        .expect("an error, not a panic")
+        .to_string();
+    assert!(
+        message.contains("purchases.parquet") && message.contains("footer"),
+        "{message}"
+    );
+
+    // Written back whole, the session answers as before.
+    std::fs::write(&purchases, &original).expect("restore");
+    let after = session
+        .evaluate("[has purchases]")
+        .await
+        .expect("an evaluation")
+        .count();
+    assert_eq!(after, before);
+}

@@ -140,6 +140,8 @@ impl Catalog {
         let mut providers: BTreeMap<String, Arc<dyn TableProvider>> = BTreeMap::new();
         for (name, table) in &file.tables {
             let location = base.join(&table.path);
+            crate::data_files::check_location(&location)
+                .map_err(|e| error(format!("table {name}: {e}")))?;
             let provider = listing_table(&location, ctx)
                 .await
                 .map_err(|e| error(format!("table {name} ({}): {e}", location.display())))?;
@@ -165,6 +167,21 @@ impl Catalog {
             schema,
             providers,
         })
+    }
+
+    /// Checks every table's data files ([`crate::data_files`]): a file rewritten in place
+    /// (truncated, half written, replaced by a pipe) is an error naming it, never an empty
+    /// table.
+    pub fn check_files(&self) -> Result<(), EngineError> {
+        for (name, location) in &self.locations {
+            crate::data_files::check_location(location).map_err(|message| {
+                EngineError::Catalog {
+                    path: self.path.clone(),
+                    message: format!("table {name}: {message}"),
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// A fingerprint of the data files (paths, sizes, modification times): when it changes,

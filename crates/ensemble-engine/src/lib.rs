@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod data_files;
 mod deep;
 pub mod describe;
 pub mod error;

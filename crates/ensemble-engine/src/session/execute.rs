@@ -110,6 +110,8 @@ impl Session {
                 return Ok((fingerprint, index.clone()));
             }
         }
+        // A new state of the data: its files are checked before anything reads them.
+        self.catalog.check_files()?;
         let (index, verified) = MemberIndex::build(&self.ctx, &self.catalog).await?;
         if !verified {
             crate::integrity::check_universe_keys(&self.ctx, &self.catalog).await?;
