@@ -272,8 +272,7 @@ async fn a_data_file_truncated_or_corrupted_is_an_error_naming_it() {
     let error = session
         .evaluate("[has purchases within 30 days]")
         .await
-        .err()
-        .expect("an error, not an empty table");
+        .expect_err("an error, not an empty table");
     let message = error.to_string();
     assert!(
         message.contains("purchases.parquet") && message.contains("0 bytes"),
