@@ -358,3 +358,43 @@ fn csv_import_should_fixes() {
     let error = import_csv(&since).expect_err("not a universe");
     assert!(error.to_string().contains("--universe"), "{error}");
 }
+
+/// A table name is an identifier: a path (`../../escape`) would write outside the catalog's
+/// directory and a glob (`b[x]`, `e*`) would be read as a pattern; both are refused before
+/// anything is written.
+#[test]
+fn table_names_are_identifiers_not_paths() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(&csv, "customer_id,city\n1,Paris\n").expect("csv");
+    for name in [
+        "../../escape",
+        "b[x]",
+        "e*",
+        "a/b",
+        "",
+        "9lives",
+        "with space",
+        "a.b",
+    ] {
+        let error = import_csv(&options(dir.path(), name, csv.to_str().unwrap())).expect_err(name);
+        assert!(
+            error.to_string().contains("a table name is"),
+            "{name}: {error}"
+        );
+    }
+    let written: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the directory")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(
+        written,
+        vec![std::ffi::OsString::from("rows.csv")],
+        "nothing written"
+    );
+    assert!(!dir.path().join("../../escape.parquet").exists());
+    for name in ["clients", "achats_été", "_tmp", "purchases_2026"] {
+        import_csv(&options(dir.path(), name, csv.to_str().unwrap()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}

@@ -222,6 +222,7 @@ impl Drop for PreparedImport {
 /// Everything of an import up to the commit point: checks the options, infers the types,
 /// converts the rows into a fresh data file. The catalog is not touched.
 pub fn prepare_import(options: &ImportOptions) -> Result<PreparedImport, ImportError> {
+    check_table_name(&options.table)?;
     // Fails early, naming the missing directory, before reading the CSV file.
     ensemble_fs::resolve(&options.catalog)?;
     let dir = options
@@ -287,6 +288,20 @@ pub fn prepare_import(options: &ImportOptions) -> Result<PreparedImport, ImportE
         previous,
         pending: Some(path),
     })
+}
+
+/// A table's name becomes a file name and a SQL name: it must be an identifier (a letter or
+/// `_`, then letters, digits or `_`), never a path (`../x`) or a glob (`b[x]`, `e*`).
+fn check_table_name(name: &str) -> Result<(), ImportError> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    if first_ok && chars.all(|c| c.is_alphanumeric() || c == '_') {
+        return Ok(());
+    }
+    Err(ImportError::Options(format!(
+        "--table '{name}': a table name is a letter or _ followed by letters, digits or _ \
+         (for example purchases_2026), never a path or a pattern"
+    )))
 }
 
 /// Checks that the options go together and name columns of the file.
